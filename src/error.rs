@@ -1,0 +1,356 @@
+//! Authentication errors and their RFC 6750 (and gRPC) responses.
+//!
+//! | error | HTTP status | `WWW-Authenticate` | gRPC status |
+//! |---|---|---|---|
+//! | [`AuthError::MissingToken`] | 401 | `Bearer realm="…"` | 16 `UNAUTHENTICATED` |
+//! | [`AuthError::InvalidRequest`] | 400 | `Bearer realm="…", error="invalid_request", …` | 16 |
+//! | [`AuthError::InvalidToken`] | 401 | `Bearer realm="…", error="invalid_token", …` | 16 |
+//! | [`AuthError::InsufficientScope`] | 403 | `Bearer realm="…", error="insufficient_scope", scope="…"` | 7 `PERMISSION_DENIED` |
+//!
+//! Descriptions are fixed phrases: no token, claim value or key material ever appears in them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+
+/// The realm used when none is configured.
+pub const DEFAULT_REALM: &str = "api";
+
+/// Why a request failed authentication or authorization.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No bearer credentials: no `Authorization` header, or another scheme (RFC 6750 §3.1:
+    /// the challenge carries no error code).
+    #[error("no bearer token")]
+    MissingToken,
+    /// The `Authorization` header is malformed (RFC 6750 §3.1 `invalid_request`).
+    #[error("invalid request: {0}")]
+    InvalidRequest(InvalidRequest),
+    /// The token is not acceptable (RFC 6750 §3.1 `invalid_token`).
+    #[error("invalid token: {0}")]
+    InvalidToken(TokenError),
+    /// The token is valid but lacks a scope the route needs (RFC 6750 §3.1
+    /// `insufficient_scope`).
+    #[error("insufficient scope")]
+    InsufficientScope {
+        /// The scopes the route asks for, space-separated.
+        required: Arc<str>,
+    },
+}
+
+/// Ways an `Authorization` header can be malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidRequest {
+    /// More than one `Authorization` header.
+    #[error("more than one Authorization header")]
+    DuplicateAuthorization,
+    /// `Bearer` with nothing after it.
+    #[error("empty bearer token")]
+    EmptyToken,
+    /// The credentials are not RFC 6750 `b64token` syntax (or not visible ASCII).
+    #[error("malformed bearer token")]
+    MalformedCredentials,
+}
+
+/// Why a token was rejected. Each variant maps to a short, fixed description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Longer than the validator's maximum; rejected before any decoding.
+    #[error("the token is too large")]
+    TooLarge,
+    /// Not three base64url segments, or the header or claims are not valid JSON.
+    #[error("the token is malformed")]
+    Malformed,
+    /// The header names `none` or an algorithm this crate does not support.
+    #[error("the token algorithm is not supported")]
+    UnsupportedAlgorithm,
+    /// The header's `alg` is not the algorithm of the key its `kid` selects.
+    #[error("the token algorithm does not match the key")]
+    AlgorithmMismatch,
+    /// No key of the issuer has the token's `kid`, or no `kid` and the issuer has several keys.
+    #[error("the signing key is not known")]
+    UnknownKey,
+    /// The signature does not verify.
+    #[error("the token signature is invalid")]
+    InvalidSignature,
+    /// `exp` is in the past (beyond the leeway).
+    #[error("the token has expired")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    /// `iss` is not a trusted issuer.
+    #[error("the token issuer is not trusted")]
+    InvalidIssuer,
+    /// No `aud` value is an accepted audience.
+    #[error("the token audience is not accepted")]
+    InvalidAudience,
+    /// The header `typ` is not the required type (`at+jwt` by default).
+    #[error("the token type is not accepted")]
+    InvalidType,
+    /// The header lists a `crit` extension this crate does not understand.
+    #[error("the token uses an unsupported critical header")]
+    UnsupportedCritical,
+    /// A required claim is missing or has the wrong type.
+    #[error("the token lacks a required claim")]
+    MissingClaim,
+    /// The issuer's keys could not be obtained.
+    #[error("the signing keys are not available")]
+    KeysUnavailable,
+}
+
+impl AuthError {
+    /// The HTTP status of this error's RFC 6750 response.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AuthError::MissingToken | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            AuthError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+        }
+    }
+
+    /// The RFC 6750 error code, `None` for a missing token.
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self {
+            AuthError::MissingToken => None,
+            AuthError::InvalidRequest(_) => Some("invalid_request"),
+            AuthError::InvalidToken(_) => Some("invalid_token"),
+            AuthError::InsufficientScope { .. } => Some("insufficient_scope"),
+        }
+    }
+
+    /// The gRPC status code: 7 (`PERMISSION_DENIED`) for a missing scope, otherwise 16
+    /// (`UNAUTHENTICATED`).
+    pub fn grpc_code(&self) -> u16 {
+        match self {
+            AuthError::InsufficientScope { .. } => 7,
+            _ => 16,
+        }
+    }
+
+    fn description(&self) -> Option<String> {
+        match self {
+            AuthError::MissingToken | AuthError::InsufficientScope { .. } => None,
+            AuthError::InvalidRequest(why) => Some(why.to_string()),
+            AuthError::InvalidToken(why) => Some(why.to_string()),
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge for this error (RFC 6750 §3).
+    ///
+    /// ```
+    /// use tower_client_credentials::{AuthError, TokenError};
+    /// let e = AuthError::InvalidToken(TokenError::Expired);
+    /// assert_eq!(
+    ///     e.challenge("api"),
+    ///     r#"Bearer realm="api", error="invalid_token", error_description="the token has expired""#
+    /// );
+    /// assert_eq!(AuthError::MissingToken.challenge("api"), r#"Bearer realm="api""#);
+    /// ```
+    pub fn challenge(&self, realm: &str) -> String {
+        let mut value = format!("Bearer realm=\"{}\"", quote_escape(realm));
+        if let Some(code) = self.error_code() {
+            value.push_str(", error=\"");
+            value.push_str(code);
+            value.push('"');
+        }
+        if let Some(description) = self.description() {
+            value.push_str(", error_description=\"");
+            value.push_str(&quote_escape(&description));
+            value.push('"');
+        }
+        if let AuthError::InsufficientScope { required } = self {
+            value.push_str(", scope=\"");
+            value.push_str(&quote_escape(required));
+            value.push('"');
+        }
+        value
+    }
+
+    /// Builds the response: RFC 6750 for HTTP callers, a trailers-only gRPC status for
+    /// callers whose request `content-type` is `application/grpc*`.
+    pub fn to_response<B: Default>(&self, realm: &str, request_headers: &HeaderMap) -> Response<B> {
+        if is_grpc(request_headers) {
+            return self.to_grpc_response();
+        }
+        let mut response = Response::new(B::default());
+        *response.status_mut() = self.status();
+        let challenge = HeaderValue::from_str(&self.challenge(realm))
+            .unwrap_or_else(|_| HeaderValue::from_static("Bearer"));
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge);
+        response
+    }
+
+    /// Builds a trailers-only gRPC response (HTTP 200, `grpc-status`, `grpc-message`).
+    pub fn to_grpc_response<B: Default>(&self) -> Response<B> {
+        let mut response = Response::new(B::default());
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        headers.insert("grpc-status", HeaderValue::from(self.grpc_code()));
+        // Our messages are fixed ASCII phrases, so they need no percent-encoding.
+        let message = self.description().unwrap_or_else(|| self.to_string());
+        if let Ok(value) = HeaderValue::from_str(&message) {
+            headers.insert("grpc-message", value);
+        }
+        response
+    }
+}
+
+/// Whether the request is a gRPC call (`content-type: application/grpc` or `application/grpc+…`).
+pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.as_bytes().starts_with(b"application/grpc"))
+        .unwrap_or(false)
+}
+
+// RFC 7230 quoted-string: escape `"` and `\`, drop control characters.
+fn quote_escape(value: &str) -> std::borrow::Cow<'_, str> {
+    if value
+        .chars()
+        .all(|c| c != '"' && c != '\\' && !c.is_control())
+    {
+        return value.into();
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    for c in value.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
+/// Turns an [`AuthError`] into the response a layer sends back.
+///
+/// The default, [`Rfc6750`], answers as RFC 6750 says (and with gRPC statuses to gRPC callers).
+/// Supply your own to change the body or add headers; any `Fn(&AuthError, &HeaderMap) ->
+/// Response<B>` closure works:
+///
+/// ```
+/// use http::{HeaderMap, Response};
+/// use tower_client_credentials::{AuthError, BearerAuthLayer, Validator};
+///
+/// fn json_errors(error: &AuthError, headers: &HeaderMap) -> Response<String> {
+///     let mut response: Response<String> = error.to_response("api", headers);
+///     *response.body_mut() = format!(r#"{{"error":"{}"}}"#, error.error_code().unwrap_or("unauthorized"));
+///     response
+/// }
+/// # fn make(validator: Validator) {
+/// let layer = BearerAuthLayer::new(validator).on_error(json_errors);
+/// # }
+/// ```
+pub trait OnAuthError<B> {
+    /// Builds the response for `error`; `request_headers` are the rejected request's headers.
+    fn on_auth_error(&self, error: &AuthError, request_headers: &HeaderMap) -> Response<B>;
+}
+
+/// The default [`OnAuthError`]: RFC 6750 challenges with an empty body, gRPC statuses for gRPC
+/// callers.
+#[derive(Clone)]
+pub struct Rfc6750 {
+    realm: Arc<str>,
+}
+
+impl Rfc6750 {
+    /// Uses `realm` in every challenge.
+    pub fn new(realm: impl Into<Arc<str>>) -> Self {
+        Rfc6750 {
+            realm: realm.into(),
+        }
+    }
+
+    /// The configured realm.
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+}
+
+impl Default for Rfc6750 {
+    fn default() -> Self {
+        Rfc6750::new(DEFAULT_REALM)
+    }
+}
+
+impl fmt::Debug for Rfc6750 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rfc6750")
+            .field("realm", &self.realm)
+            .finish()
+    }
+}
+
+impl<B: Default> OnAuthError<B> for Rfc6750 {
+    fn on_auth_error(&self, error: &AuthError, request_headers: &HeaderMap) -> Response<B> {
+        error.to_response(&self.realm, request_headers)
+    }
+}
+
+impl<B, F> OnAuthError<B> for F
+where
+    F: Fn(&AuthError, &HeaderMap) -> Response<B>,
+{
+    fn on_auth_error(&self, error: &AuthError, request_headers: &HeaderMap) -> Response<B> {
+        self(error, request_headers)
+    }
+}
+
+#[cfg(feature = "axum")]
+impl axum::response::IntoResponse for AuthError {
+    fn into_response(self) -> axum::response::Response {
+        self.to_response(DEFAULT_REALM, &HeaderMap::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn realm_is_escaped() {
+        let v = AuthError::MissingToken.challenge("a\"b\\c\n");
+        assert_eq!(v, r#"Bearer realm="a\"b\\c""#);
+    }
+
+    #[test]
+    fn insufficient_scope_names_scopes() {
+        let e = AuthError::InsufficientScope {
+            required: "a b".into(),
+        };
+        assert_eq!(
+            e.challenge("api"),
+            r#"Bearer realm="api", error="insufficient_scope", scope="a b""#
+        );
+        assert_eq!(e.status(), StatusCode::FORBIDDEN);
+        assert_eq!(e.grpc_code(), 7);
+    }
+
+    #[test]
+    fn grpc_response_is_trailers_only() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc+proto"),
+        );
+        let r: Response<String> =
+            AuthError::InvalidToken(TokenError::Expired).to_response("api", &headers);
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["grpc-status"], "16");
+        assert_eq!(r.headers()["grpc-message"], "the token has expired");
+        assert!(r.headers().get(header::WWW_AUTHENTICATE).is_none());
+    }
+}
