@@ -55,3 +55,8 @@ pub use protect::{
     Validator, ValidatorBuilder,
 };
 pub use scope::{Scope, ScopeError, ScopeSet};
+
+// Compile and run the README's examples as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cache;
 #[cfg(feature = "axum")]
 mod extract;
 mod require_scope;
@@ -31,7 +32,6 @@ pub mod validator;
 
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -45,7 +45,9 @@ use tower_service::Service;
 use crate::claims::{Claims, ExtraClaims};
 use crate::error::{AuthError, InvalidRequest, OnAuthError, Rfc6750};
 use crate::scope::ScopeSet;
+use cache::TokenCache;
 
+pub use cache::DEFAULT_CACHE_CAPACITY;
 pub use require_scope::{RequireScope, RequireScopeLayer};
 pub use validator::{ConfigError, TokenType, Validator, ValidatorBuilder};
 
@@ -56,13 +58,17 @@ pub use validator::{ConfigError, TokenType, Validator, ValidatorBuilder};
 /// [`OnAuthError`] handler (RFC 6750 by default) answers. Tokens are read from the
 /// `Authorization` header only, never from the query string or body.
 ///
-/// Cheap to clone. Generic over request and response bodies; any response body that is
-/// `Default` works with the default error responses.
+/// Verified tokens are cached (up to [`DEFAULT_CACHE_CAPACITY`] per layer, never past their
+/// `exp`), so a client that reuses its token pays for the signature check once; see
+/// [`cache_capacity`](Self::cache_capacity).
+///
+/// Cheap to clone (clones share the cache). Generic over request and response bodies; any
+/// response body that is `Default` works with the default error responses.
 pub struct BearerAuthLayer<E = ExtraClaims, H = Rfc6750> {
     validator: Validator,
     on_error: H,
     optional: bool,
-    _claims: PhantomData<fn() -> E>,
+    cache: Option<Arc<TokenCache<E>>>,
 }
 
 impl BearerAuthLayer {
@@ -72,7 +78,7 @@ impl BearerAuthLayer {
             validator,
             on_error: Rfc6750::default(),
             optional: false,
-            _claims: PhantomData,
+            cache: Some(Arc::new(TokenCache::new(DEFAULT_CACHE_CAPACITY))),
         }
     }
 
@@ -98,18 +104,61 @@ impl<E, H> BearerAuthLayer<E, H> {
             validator: self.validator,
             on_error,
             optional: self.optional,
-            _claims: PhantomData,
+            cache: self.cache,
         }
     }
 
     /// Deserialises the claims the crate does not name into `E2` instead of a JSON map.
+    ///
+    /// ```
+    /// # fn make(validator: tower_client_credentials::Validator) {
+    /// #[derive(Clone, serde::Deserialize)]
+    /// struct Tenant { tenant: String }
+    /// let layer = tower_client_credentials::BearerAuthLayer::new(validator).with_claims::<Tenant>();
+    /// # }
+    /// ```
     pub fn with_claims<E2>(self) -> BearerAuthLayer<E2, H> {
+        let capacity = self.cache.as_ref().map(|_| DEFAULT_CACHE_CAPACITY);
         BearerAuthLayer {
             validator: self.validator,
             on_error: self.on_error,
             optional: self.optional,
-            _claims: PhantomData,
+            cache: capacity.map(|c| Arc::new(TokenCache::new(c))),
         }
+    }
+
+    /// How many verified tokens to remember (default [`DEFAULT_CACHE_CAPACITY`]); `0` turns
+    /// the cache off, so every request pays for a signature check.
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache = (capacity > 0).then(|| Arc::new(TokenCache::new(capacity)));
+        self
+    }
+
+    fn authenticate(&self, token: &str) -> Result<Arc<Claims<E>>, AuthError>
+    where
+        E: DeserializeOwned,
+    {
+        let Some(cache) = &self.cache else {
+            return self
+                .validator
+                .verify(token)
+                .map(Arc::new)
+                .map_err(AuthError::InvalidToken);
+        };
+        if token.len() > self.validator.max_token_bytes() {
+            return Err(AuthError::InvalidToken(crate::TokenError::TooLarge));
+        }
+        let key = TokenCache::<E>::key(token);
+        if let Some(claims) = cache.get(&key, self.validator.now()) {
+            return Ok(claims);
+        }
+        let claims = Arc::new(
+            self.validator
+                .verify(token)
+                .map_err(AuthError::InvalidToken)?,
+        );
+        cache.insert(key, claims.clone(), self.validator.expires_at(claims.exp));
+        Ok(claims)
     }
 }
 
@@ -119,7 +168,7 @@ impl<E, H: Clone> Clone for BearerAuthLayer<E, H> {
             validator: self.validator.clone(),
             on_error: self.on_error.clone(),
             optional: self.optional,
-            _claims: PhantomData,
+            cache: self.cache.clone(),
         }
     }
 }
@@ -129,6 +178,7 @@ impl<E, H> fmt::Debug for BearerAuthLayer<E, H> {
         f.debug_struct("BearerAuthLayer")
             .field("validator", &self.validator)
             .field("optional", &self.optional)
+            .field("cache", &self.cache.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -227,19 +277,13 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let verified = match bearer_token(req.headers()) {
-            Ok(Some(token)) => self
-                .layer
-                .validator
-                .verify::<E>(token)
-                .map(Some)
-                .map_err(AuthError::InvalidToken),
+            Ok(Some(token)) => self.layer.authenticate(token).map(Some),
             Ok(None) if self.layer.optional => Ok(None),
             Ok(None) => Err(AuthError::MissingToken),
             Err(e) => Err(e),
         };
         match verified {
             Ok(Some(claims)) => {
-                let claims = Arc::new(claims);
                 req.extensions_mut()
                     .insert(GrantedScope(claims.clone() as Arc<dyn HasScope>));
                 req.extensions_mut().insert(claims);

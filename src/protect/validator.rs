@@ -199,13 +199,14 @@ impl Validator {
 
         let now = (inner.clock)();
         // RFC 7519 §4.1.4: reject on or after exp (+ leeway).
-        if now >= claims.exp.saturating_add(inner.leeway) {
+        if now >= self.expires_at(claims.exp) {
             return Err(TokenError::Expired);
         }
-        if let Some(nbf) = claims.nbf {
-            if now.saturating_add(inner.leeway) < nbf {
-                return Err(TokenError::NotYetValid);
-            }
+        if claims
+            .nbf
+            .is_some_and(|nbf| now.saturating_add(inner.leeway) < nbf)
+        {
+            return Err(TokenError::NotYetValid);
         }
         if !inner.audiences.iter().any(|a| claims.aud.contains(a)) {
             return Err(TokenError::InvalidAudience);
@@ -219,6 +220,16 @@ impl Validator {
             return Err(TokenError::MissingClaim);
         }
         Ok(claims)
+    }
+
+    /// The current time by this validator's clock (Unix seconds).
+    pub(crate) fn now(&self) -> u64 {
+        (self.inner.clock)()
+    }
+
+    /// The first Unix second at which a token with this `exp` counts as expired.
+    pub(crate) fn expires_at(&self, exp: u64) -> u64 {
+        exp.saturating_add(self.inner.leeway)
     }
 
     /// The largest token this validator reads.

@@ -1,0 +1,70 @@
+//! Shared setup for the integration tests: real servers on 127.0.0.1, real HTTP clients.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use tower_client_credentials::keys::SigningKey;
+
+pub const ISSUER: &str = "https://auth.test";
+pub const AUDIENCE: &str = "reports-api";
+
+/// Serves `app` on an ephemeral 127.0.0.1 port and returns its base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr: SocketAddr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("server runs");
+    });
+    format!("http://{addr}")
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+/// RFC 9068 claims for `sub` with `scope`, valid for a minute.
+pub fn access_claims(sub: &str, scope: &str) -> Value {
+    let now = now();
+    json!({
+        "iss": ISSUER, "sub": sub, "aud": AUDIENCE, "exp": now + 60, "iat": now,
+        "jti": format!("jti-{sub}-{now}"), "client_id": sub, "scope": scope,
+    })
+}
+
+/// A properly signed access token.
+pub fn token(key: &SigningKey, claims: &Value) -> String {
+    key.sign("at+jwt", claims).expect("sign")
+}
+
+/// A token with an arbitrary header and signature segment (for forgeries).
+pub fn forge(header: &Value, claims: &Value, signature: &str) -> String {
+    let h = URL_SAFE_NO_PAD.encode(header.to_string());
+    let c = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{h}.{c}.{signature}")
+}
+
+/// Status, `WWW-Authenticate` and body of a response.
+pub async fn parts(response: reqwest::Response) -> (u16, Option<String>, String) {
+    let status = response.status().as_u16();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().expect("ascii header").to_owned());
+    let body = response.text().await.expect("body");
+    (status, challenge, body)
+}
+
+pub fn invalid_token(description: &str) -> Option<String> {
+    Some(format!(
+        r#"Bearer realm="api", error="invalid_token", error_description="{description}""#
+    ))
+}
