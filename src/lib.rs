@@ -52,7 +52,9 @@ mod scope;
 
 pub use claims::{Audience, Claims, ExtraClaims};
 #[cfg(feature = "issue")]
-pub use clients::ClientSecret;
+pub use clients::{
+    AuthMethod, Client, ClientBuilder, ClientSecret, ClientStore, MemoryClientStore,
+};
 pub use error::{AuthError, DEFAULT_REALM, InvalidRequest, OnAuthError, Rfc6750, TokenError};
 pub use protect::{
     BearerAuth, BearerAuthLayer, RequireScope, RequireScopeLayer, ResponseFuture, TokenType,
