@@ -42,6 +42,8 @@
 #![forbid(unsafe_code)]
 
 mod claims;
+#[cfg(feature = "issue")]
+pub mod clients;
 mod error;
 pub mod keys;
 pub mod protect;
@@ -49,6 +51,10 @@ mod random;
 mod scope;
 
 pub use claims::{Audience, Claims, ExtraClaims};
+#[cfg(feature = "issue")]
+pub use clients::{
+    AuthMethod, Client, ClientBuilder, ClientSecret, ClientStore, MemoryClientStore,
+};
 pub use error::{AuthError, DEFAULT_REALM, InvalidRequest, OnAuthError, Rfc6750, TokenError};
 pub use protect::{
     BearerAuth, BearerAuthLayer, RequireScope, RequireScopeLayer, ResponseFuture, TokenType,

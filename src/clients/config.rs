@@ -1,0 +1,382 @@
+//! Reading the TOML client file (format in [`super::memory`]) into [`Client`]s.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::ops::Range;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::DeTable;
+
+use super::config_error::{ConfigFileError, ConfigProblem, Source};
+use super::{AuthMethod, Client, ClientError, ClientSecret};
+use crate::keys::{KeyError, VerifyingKey};
+use crate::{Scope, ScopeError, ScopeSet};
+
+/// The largest client file [`MemoryClientStore::from_toml_file`](super::MemoryClientStore)
+/// reads.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table of [[client]] tables")]
+struct RawFile {
+    #[serde(default)]
+    client: Vec<Spanned<RawClient>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[client]] table")]
+struct RawClient {
+    id: Spanned<String>,
+    secret_hash: Option<Spanned<String>>,
+    auth_methods: Option<Spanned<Vec<AuthMethod>>>,
+    scopes: Option<Spanned<Vec<Spanned<String>>>>,
+    default_scopes: Option<Spanned<Vec<Spanned<String>>>>,
+    audiences: Option<Spanned<Vec<String>>>,
+    default_audience: Option<Spanned<String>>,
+    token_ttl_secs: Option<Spanned<u64>>,
+    enabled: Option<Spanned<bool>>,
+    jwks: Option<Spanned<RawJwks>>,
+}
+
+// RFC 7517 §5: other JWKS members are allowed, so no `deny_unknown_fields` here.
+#[derive(Deserialize)]
+#[serde(expecting = "a JWK set such as { keys = [...] }")]
+struct RawJwks {
+    keys: Vec<Spanned<serde_json::Value>>,
+}
+
+/// Reads a client file, refusing files over [`MAX_FILE_BYTES`] (and endless ones like
+/// `/dev/zero`).
+pub(super) fn read_file(path: &Path) -> Result<String, ConfigFileError> {
+    let io_error = |source| ConfigFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(io_error)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(ConfigFileError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(text)
+}
+
+/// Parses the client file text into clients, checking every one.
+pub(super) fn parse(text: &str, path: Option<&Path>) -> Result<Vec<Client>, ConfigFileError> {
+    let file = Source { text, path };
+    let doc = DeTable::parse(text).map_err(|e| file.syntax_error(&e))?;
+    let raw = RawFile::deserialize(toml::de::Deserializer::from(doc))
+        .map_err(|e| file.schema_error(&e))?;
+    let mut first_lines: HashMap<String, usize> = HashMap::new();
+    let mut clients = Vec::with_capacity(raw.client.len());
+    for raw in raw.client {
+        let id_span = raw.get_ref().id.span();
+        let client = file.build_client(raw)?;
+        if let Some(&first_line) = first_lines.get(client.id()) {
+            let problem = ConfigProblem::DuplicateClientId { first_line };
+            return Err(file.error(id_span.start, Some("client.id".into()), problem));
+        }
+        first_lines.insert(client.id().to_owned(), file.line_of(id_span.start));
+        clients.push(client);
+    }
+    Ok(clients)
+}
+
+impl Source<'_> {
+    fn build_client(&self, raw: Spanned<RawClient>) -> Result<Client, ConfigFileError> {
+        let table_at = raw.span().start;
+        let raw = raw.into_inner();
+        let at = |field: &str, span: Option<Range<usize>>, problem| {
+            let start = span.map_or(table_at, |s| s.start);
+            self.error(start, Some(format!("client.{field}")), problem)
+        };
+        let mut builder = Client::builder(raw.id.get_ref().clone());
+        if let Some(hash) = &raw.secret_hash {
+            let secret = ClientSecret::parse(hash.get_ref())
+                .map_err(|e| at("secret_hash", Some(hash.span()), ConfigProblem::Secret(e)))?;
+            builder = builder.secret(secret);
+        }
+        if let Some(methods) = &raw.auth_methods {
+            builder = builder.auth_methods(methods.get_ref().iter().copied());
+        }
+        if let Some(scopes) = &raw.scopes {
+            builder = builder.allowed_scopes(
+                scope_set(scopes)
+                    .map_err(|(span, e)| at("scopes", Some(span), ConfigProblem::Scope(e)))?,
+            );
+        }
+        if let Some(scopes) = &raw.default_scopes {
+            builder =
+                builder.default_scopes(scope_set(scopes).map_err(|(span, e)| {
+                    at("default_scopes", Some(span), ConfigProblem::Scope(e))
+                })?);
+        }
+        if let Some(audiences) = &raw.audiences {
+            builder = builder.audiences(audiences.get_ref().iter().cloned());
+        }
+        if let Some(audience) = &raw.default_audience {
+            builder = builder.default_audience(audience.get_ref().clone());
+        }
+        if let Some(ttl) = &raw.token_ttl_secs {
+            builder = builder.token_ttl(std::time::Duration::from_secs(*ttl.get_ref()));
+        }
+        if let Some(enabled) = &raw.enabled {
+            builder = builder.enabled(*enabled.get_ref());
+        }
+        if let Some(jwks) = &raw.jwks {
+            let keys = jwks.get_ref().keys.iter().map(|jwk| {
+                verifying_key(jwk.get_ref())
+                    .map_err(|e| at("jwks", Some(jwk.span()), ConfigProblem::Key(e)))
+            });
+            builder = builder.keys(keys.collect::<Result<Vec<_>, _>>()?);
+        }
+        builder.build().map_err(|e| {
+            let methods = raw.auth_methods.as_ref().map(Spanned::span);
+            let (field, span) = match e {
+                ClientError::InvalidId => ("id", Some(raw.id.span())),
+                ClientError::NoAuthMethods | ClientError::UnknownAuthMethod => {
+                    ("auth_methods", methods)
+                }
+                ClientError::DefaultScopesNotAllowed => (
+                    "default_scopes",
+                    raw.default_scopes.as_ref().map(Spanned::span),
+                ),
+                ClientError::NoAudience | ClientError::EmptyAudience => {
+                    ("audiences", raw.audiences.as_ref().map(Spanned::span))
+                }
+                ClientError::DefaultAudienceNotAllowed => (
+                    "default_audience",
+                    raw.default_audience.as_ref().map(Spanned::span),
+                ),
+                // Point at the methods that need the missing credential.
+                ClientError::MissingSecret => ("secret_hash", methods),
+                ClientError::MissingKeys => ("jwks", methods),
+                ClientError::UnusedSecret => {
+                    ("secret_hash", raw.secret_hash.as_ref().map(Spanned::span))
+                }
+                ClientError::UnusedKeys
+                | ClientError::SymmetricKey
+                | ClientError::DuplicateKeyId => ("jwks", raw.jwks.as_ref().map(Spanned::span)),
+                ClientError::ZeroTokenTtl => (
+                    "token_ttl_secs",
+                    raw.token_ttl_secs.as_ref().map(Spanned::span),
+                ),
+            };
+            at(field, span, ConfigProblem::Client(e))
+        })
+    }
+}
+
+fn scope_set(
+    scopes: &Spanned<Vec<Spanned<String>>>,
+) -> Result<ScopeSet, (Range<usize>, ScopeError)> {
+    scopes
+        .get_ref()
+        .iter()
+        .map(|s| Scope::new(s.get_ref().as_str()).map_err(|e| (s.span(), e)))
+        .collect()
+}
+
+fn verifying_key(value: &serde_json::Value) -> Result<VerifyingKey, KeyError> {
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(value.clone())
+        .map_err(|_| KeyError::InvalidJwk("not a JWK of a supported key type"))?;
+    if jwk.common.public_key_use == Some(jsonwebtoken::jwk::PublicKeyUse::Encryption) {
+        return Err(KeyError::InvalidJwk(
+            "an encryption key cannot verify assertions",
+        ));
+    }
+    VerifyingKey::from_jwk(&jwk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::SecretError;
+
+    const HASH: &str = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+    fn client_with(extra: &str) -> String {
+        format!(
+            "[[client]]\nid = \"svc\"\nsecret_hash = \"{HASH}\"\naudiences = [\"api\"]\n{extra}"
+        )
+    }
+
+    /// Loads `text`, expecting an error: (line, field, problem, Display).
+    fn fails(text: &str) -> (usize, Option<String>, ConfigProblem, String) {
+        let err = parse(text, None).unwrap_err();
+        let shown = err.to_string();
+        match err {
+            ConfigFileError::Invalid {
+                line,
+                field,
+                problem,
+                ..
+            } => (line, field, problem, shown),
+            other => panic!("not a placed error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_file_and_comments_only_load_zero_clients() {
+        assert!(parse("", None).unwrap().is_empty());
+        assert!(parse("# nothing yet\n\n", None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn malformed_toml_names_line_and_key() {
+        let (line, field, problem, shown) = fails("[[client]]\nid = \"svc\nscopes = []\n");
+        assert_eq!(line, 2);
+        assert_eq!(field.as_deref(), Some("id"));
+        assert!(matches!(problem, ConfigProblem::Syntax(_)), "{problem:?}");
+        assert!(
+            shown.starts_with("client file line 2, field `id`: invalid TOML"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn unknown_field_names_line_and_field() {
+        let (line, field, problem, _) = fails(&client_with("enabeld = true\n"));
+        assert_eq!((line, field.as_deref()), (5, Some("client.enabeld")));
+        assert_eq!(problem, ConfigProblem::UnknownField);
+        let (line, field, problem, _) = fails("[server]\nport = 1\n");
+        assert_eq!((line, field.as_deref()), (1, Some("server")));
+        assert_eq!(problem, ConfigProblem::UnknownField);
+    }
+
+    #[test]
+    fn wrong_type_names_expected_type_not_the_value() {
+        let (line, field, problem, shown) =
+            fails(&client_with("token_ttl_secs = \"sha256:0123-leaked\"\n"));
+        assert_eq!((line, field.as_deref()), (5, Some("client.token_ttl_secs")));
+        assert_eq!(problem, ConfigProblem::WrongType("u64".into()));
+        assert!(!shown.contains("leaked"), "{shown}");
+        let (line, field, _, _) = fails(&client_with("enabled = \"yes\"\n"));
+        assert_eq!((line, field.as_deref()), (5, Some("client.enabled")));
+    }
+
+    #[test]
+    fn missing_id_names_the_client_table() {
+        let (line, field, problem, _) = fails("\n[[client]]\naudiences = [\"api\"]\n");
+        assert_eq!(field.as_deref(), Some("client.id"));
+        assert_eq!(line, 2);
+        assert_eq!(problem, ConfigProblem::MissingField);
+    }
+
+    #[test]
+    fn duplicate_client_id_names_both_lines() {
+        let text = format!("{}{}", client_with(""), client_with(""));
+        let (line, field, problem, _) = fails(&text);
+        assert_eq!((line, field.as_deref()), (6, Some("client.id")));
+        assert_eq!(problem, ConfigProblem::DuplicateClientId { first_line: 2 });
+    }
+
+    #[test]
+    fn bad_secret_hash_is_reported_without_its_value() {
+        let text =
+            "[[client]]\nid = \"svc\"\naudiences = [\"api\"]\nsecret_hash = \"sha256:hunter2\"\n";
+        let (line, field, problem, shown) = fails(text);
+        assert_eq!((line, field.as_deref()), (4, Some("client.secret_hash")));
+        assert_eq!(problem, ConfigProblem::Secret(SecretError::Malformed));
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn default_scope_not_allowed_points_at_default_scopes() {
+        let text = client_with("scopes = [\"a\"]\ndefault_scopes = [\"a\", \"b\"]\n");
+        let (line, field, problem, _) = fails(&text);
+        assert_eq!((line, field.as_deref()), (6, Some("client.default_scopes")));
+        assert_eq!(
+            problem,
+            ConfigProblem::Client(ClientError::DefaultScopesNotAllowed)
+        );
+    }
+
+    #[test]
+    fn invalid_scope_points_at_its_own_line() {
+        let text = client_with("scopes = [\n  \"ok\",\n  \"not ok\",\n]\n");
+        let (line, field, problem, _) = fails(&text);
+        assert_eq!((line, field.as_deref()), (7, Some("client.scopes")));
+        assert_eq!(problem, ConfigProblem::Scope(ScopeError::InvalidCharacter));
+    }
+
+    #[test]
+    fn unknown_auth_method_is_an_invalid_value() {
+        let text = client_with("auth_methods = [\"client_secret_jwt\"]\n");
+        let (line, field, problem, _) = fails(&text);
+        assert_eq!((line, field.as_deref()), (5, Some("client.auth_methods")));
+        assert!(
+            matches!(problem, ConfigProblem::InvalidValue(_)),
+            "{problem:?}"
+        );
+    }
+
+    #[test]
+    fn private_key_jwt_without_keys_points_at_auth_methods() {
+        let text = "[[client]]\nid = \"svc\"\naudiences = [\"api\"]\nauth_methods = [\"private_key_jwt\"]\n";
+        let (line, field, problem, _) = fails(text);
+        assert_eq!((line, field.as_deref()), (4, Some("client.jwks")));
+        assert_eq!(problem, ConfigProblem::Client(ClientError::MissingKeys));
+    }
+
+    #[test]
+    fn unusable_jwk_points_at_its_line() {
+        let text = "[[client]]\nid = \"svc\"\naudiences = [\"api\"]\nauth_methods = [\"private_key_jwt\"]\njwks = { keys = [\n  { kty = \"oct\", k = \"c2VjcmV0\" },\n] }\n";
+        let (line, field, problem, _) = fails(text);
+        assert_eq!((line, field.as_deref()), (6, Some("client.jwks")));
+        assert!(matches!(problem, ConfigProblem::Key(_)), "{problem:?}");
+    }
+
+    #[test]
+    fn hostile_inputs_give_short_errors_and_never_panic() {
+        let big = "x".repeat(1 << 20);
+        let cases = [
+            client_with(&format!("secret_hash = \"{big}\"\n")),
+            format!("[[client]]\nid = \"svc\"\naudiences = [\"api\"]\nsecret_hash = \"{big}\"\n"),
+            client_with(&format!("{big} = 1\n")),
+            client_with(&format!("enabled = \"{big}\"\n")),
+            client_with(&format!("auth_methods = [\"{big}\"]\n")),
+            format!("x = {}{}", "[".repeat(100_000), "]".repeat(100_000)),
+            format!("x = \"{big}"),
+            "\u{feff}\0\u{7f}[[[".to_owned(),
+        ];
+        for text in &cases {
+            let err = parse(text, None).unwrap_err();
+            assert!(err.to_string().len() < 400, "{}", &err.to_string()[..400]);
+        }
+        // A 1 MB id is odd but valid.
+        let long_id =
+            format!("[[client]]\nid = \"{big}\"\nsecret_hash = \"{HASH}\"\naudiences = [\"a\"]\n");
+        assert_eq!(parse(&long_id, None).unwrap()[0].id().len(), 1 << 20);
+    }
+
+    #[test]
+    fn missing_file_error_names_the_path() {
+        let path = Path::new("/nonexistent/clients.toml");
+        let err = read_file(path).unwrap_err();
+        assert!(
+            matches!(&err, ConfigFileError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+        );
+        assert!(
+            err.to_string()
+                .starts_with("cannot read client file /nonexistent/clients.toml: ")
+        );
+    }
+
+    #[test]
+    fn endless_file_is_refused() {
+        let path = Path::new("/dev/zero");
+        if path.exists() {
+            assert!(matches!(
+                read_file(path),
+                Err(ConfigFileError::TooLarge { .. })
+            ));
+        }
+    }
+}
