@@ -1,4 +1,4 @@
-//! OAuth 2.0 client credentials for [tower]: protect routes with JWT bearer tokens, and issue
+//! OAuth 2.0 client credentials for [tower](https://docs.rs/tower): protect routes with JWT bearer tokens, and issue
 //! those tokens.
 //!
 //! # Protect
@@ -45,6 +45,9 @@ mod claims;
 #[cfg(feature = "issue")]
 pub mod clients;
 mod error;
+#[cfg(feature = "issue")]
+pub mod issue;
+mod jws;
 pub mod keys;
 pub mod protect;
 mod random;
@@ -56,6 +59,8 @@ pub use clients::{
     AuthMethod, Client, ClientBuilder, ClientSecret, ClientStore, MemoryClientStore,
 };
 pub use error::{AuthError, DEFAULT_REALM, InvalidRequest, OnAuthError, Rfc6750, TokenError};
+#[cfg(feature = "issue")]
+pub use issue::{ClientCredentialsTokenService, TokenIssuer};
 pub use protect::{
     BearerAuth, BearerAuthLayer, RequireScope, RequireScopeLayer, ResponseFuture, TokenType,
     Validator, ValidatorBuilder,

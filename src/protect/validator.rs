@@ -24,14 +24,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::claims::Claims;
 use crate::error::TokenError;
-use crate::keys::{Algorithm, KeySource};
+use crate::jws::Compact;
+use crate::keys::KeySource;
 
 /// Default clock leeway for `exp` and `nbf`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
@@ -157,31 +155,12 @@ impl Validator {
     /// Verifies `token` and returns its claims.
     pub fn verify<E: DeserializeOwned>(&self, token: &str) -> Result<Claims<E>, TokenError> {
         let inner = &*self.inner;
-        // Bound the work before decoding anything (DESIGN decision 2).
-        if token.len() > inner.max_token_bytes {
-            return Err(TokenError::TooLarge);
-        }
-        let (message, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-        let (header_b64, payload_b64) = message.split_once('.').ok_or(TokenError::Malformed)?;
-        if signature.is_empty() || payload_b64.contains('.') {
-            return Err(TokenError::Malformed);
-        }
-
-        let header: JoseHeader = decode_segment(header_b64)?;
-        // `none`, in any spelling, and every algorithm we do not implement, stop here.
-        let alg: Algorithm = header
-            .alg
-            .parse()
-            .map_err(|_| TokenError::UnsupportedAlgorithm)?;
-        // RFC 7515 §4.1.11: we understand no extension, so any `crit` rejects the token.
-        if header.crit.is_some() {
-            return Err(TokenError::UnsupportedCritical);
-        }
-        if !inner.typ.accepts(header.typ.as_deref()) {
+        let jws = Compact::parse(token, inner.max_token_bytes)?;
+        if !inner.typ.accepts(jws.header.typ.as_deref()) {
             return Err(TokenError::InvalidType);
         }
 
-        let claims: Claims<E> = decode_segment(payload_b64)?;
+        let claims: Claims<E> = jws.claims()?;
         let keys = inner
             .issuers
             .iter()
@@ -189,11 +168,11 @@ impl Validator {
             .map(|(_, keys)| keys)
             .ok_or(TokenError::InvalidIssuer)?;
         // The key comes from the issuer and the kid; its one algorithm is the only one accepted.
-        let key = keys.select(header.kid.as_deref())?;
-        if key.algorithm() != alg {
+        let key = keys.select(jws.header.kid.as_deref())?;
+        if key.algorithm() != jws.alg {
             return Err(TokenError::AlgorithmMismatch);
         }
-        if !key.verify_signature(message.as_bytes(), signature) {
+        if !key.verify_signature(jws.message.as_bytes(), jws.signature) {
             return Err(TokenError::InvalidSignature);
         }
 
@@ -252,29 +231,6 @@ impl fmt::Debug for Validator {
             .field("max_token_bytes", &inner.max_token_bytes)
             .finish_non_exhaustive()
     }
-}
-
-/// The header fields we act on. `jku`, `x5u`, `jwk` and the rest are ignored (DESIGN
-/// decision 2); serde skips them without building anything.
-#[derive(Deserialize)]
-struct JoseHeader {
-    alg: String,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    typ: Option<String>,
-    #[serde(default)]
-    crit: Option<serde_json::Value>,
-}
-
-fn decode_segment<T: DeserializeOwned>(segment: &str) -> Result<T, TokenError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| TokenError::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => TokenError::MissingClaim,
-        _ => TokenError::Malformed,
-    })
 }
 
 impl ValidatorBuilder {
@@ -391,7 +347,10 @@ impl fmt::Debug for ValidatorBuilder {
 mod tests {
     use super::*;
     use crate::claims::ExtraClaims;
+    use crate::keys::Algorithm;
     use crate::keys::{KeyRing, SigningKey};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use serde_json::json;
 
     const ISS: &str = "https://issuer.test";
