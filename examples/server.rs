@@ -1,0 +1,213 @@
+//! The demo: a token endpoint and a protected reports API in one axum app.
+//!
+//! ```text
+//! cargo run --example server
+//! ```
+//!
+//! Environment:
+//! - `ADDR` — listen address (default `127.0.0.1:3000`; port 0 picks a free one).
+//! - `ISSUER` — the issuer URL (default `http://<the bound address>`).
+//! - `CLIENTS_FILE` — the clients TOML (default `examples/clients.toml`).
+//! - `SIGNING_KEY_FILE` — an EdDSA PKCS#8 PEM key (default: a fresh key at start-up).
+//! - `RUST_LOG` — log filter (default `info`).
+//!
+//! Routes: `POST /oauth2/token`, `GET /.well-known/jwks.json`,
+//! `GET /.well-known/oauth-authorization-server`, `GET /healthz`, `GET /api/whoami` (any valid
+//! token for `reports-api`), `GET /api/reports` (`reports:read`), `POST /api/reports`
+//! (`reports:write`).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tower_client_credentials::clients::MemoryClientStore;
+use tower_client_credentials::issue::{
+    ClientCredentialsTokenService, TokenIssuer, discovery_routes,
+};
+use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, SigningKey};
+use tower_client_credentials::{BearerAuthLayer, Claims, RequireScopeLayer, Validator};
+use tracing_subscriber::EnvFilter;
+
+const AUDIENCE: &str = "reports-api";
+
+#[derive(Clone, Serialize)]
+struct Report {
+    id: u64,
+    title: String,
+    author: String,
+}
+
+#[derive(Deserialize)]
+struct NewReport {
+    title: String,
+}
+
+type Reports = Arc<Mutex<Vec<Report>>>;
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The verified claims, as the API sees them.
+async fn whoami(claims: Claims) -> Json<Claims> {
+    Json(claims)
+}
+
+async fn list_reports(State(reports): State<Reports>) -> Result<Json<Vec<Report>>, StatusCode> {
+    let reports = reports
+        .lock()
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok(Json(reports.clone()))
+}
+
+async fn create_report(
+    State(reports): State<Reports>,
+    claims: Claims,
+    Json(new): Json<NewReport>,
+) -> Result<(StatusCode, HeaderMap, Json<Report>), StatusCode> {
+    let mut reports = reports
+        .lock()
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    let report = Report {
+        id: reports.len() as u64 + 1,
+        title: new.title,
+        author: claims.sub,
+    };
+    reports.push(report.clone());
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/reports/{}", report.id)) {
+        headers.insert(header::LOCATION, location);
+    }
+    Ok((StatusCode::CREATED, headers, Json(report)))
+}
+
+fn signing_key() -> Result<SigningKey, Box<dyn std::error::Error>> {
+    match std::env::var_os("SIGNING_KEY_FILE") {
+        Some(path) => {
+            let pem = std::fs::read(&path).map_err(|e| {
+                format!(
+                    "cannot read SIGNING_KEY_FILE {}: {e}",
+                    path.to_string_lossy()
+                )
+            })?;
+            Ok(SigningKey::from_pem(Algorithm::EdDSA, &pem)?)
+        }
+        None => Ok(SigningKey::generate(Algorithm::EdDSA)?),
+    }
+}
+
+fn app(issuer: &TokenIssuer, ring: KeyRing) -> Result<Router, Box<dyn std::error::Error>> {
+    let validator = Validator::builder()
+        .issuer(issuer.issuer(), KeySource::local(ring))
+        .audience(AUDIENCE)
+        .build()?;
+    let reports: Reports = Arc::new(Mutex::new(vec![
+        Report {
+            id: 1,
+            title: "Q1 revenue".into(),
+            author: "finance".into(),
+        },
+        Report {
+            id: 2,
+            title: "Q2 revenue".into(),
+            author: "finance".into(),
+        },
+    ]));
+    let api = Router::new()
+        .route("/api/whoami", get(whoami))
+        .route(
+            "/api/reports",
+            get(list_reports)
+                .layer(RequireScopeLayer::all(["reports:read"]))
+                .merge(post(create_report).layer(RequireScopeLayer::all(["reports:write"]))),
+        )
+        .layer(BearerAuthLayer::new(validator))
+        .with_state(reports);
+    Ok(Router::new()
+        .route_service(
+            "/oauth2/token",
+            ClientCredentialsTokenService::new(issuer.clone()),
+        )
+        .route("/healthz", get(healthz))
+        .merge(discovery_routes(issuer))
+        .merge(api))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+
+    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound: SocketAddr = listener.local_addr()?;
+    let base = format!("http://{bound}");
+    let issuer_url = std::env::var("ISSUER").unwrap_or_else(|_| base.clone());
+    let clients_file =
+        std::env::var("CLIENTS_FILE").unwrap_or_else(|_| "examples/clients.toml".to_owned());
+
+    let ring = KeyRing::new(signing_key()?);
+    let clients = MemoryClientStore::from_toml_file(&clients_file)?;
+    let issuer = TokenIssuer::builder()
+        .issuer(issuer_url.clone())
+        .keys(ring.clone())
+        .clients(clients)
+        .scopes_supported(["reports:read", "reports:write"])
+        .build()?;
+    let app = app(&issuer, ring)?;
+
+    println!("tower-client-credentials demo listening on {base}");
+    println!(
+        "  issuer:  {issuer_url}  (signing key kid {})",
+        issuer.keys().active().kid()
+    );
+    println!("  clients: demo / demo-secret      (reports:read reports:write)");
+    println!("           reader / reader-secret  (reports:read)");
+    println!(
+        "  try:     curl -s -u demo:demo-secret -d grant_type=client_credentials {base}/oauth2/token"
+    );
+    tracing::info!(%base, clients = %clients_file, "ready");
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
