@@ -196,14 +196,17 @@ impl AuthError {
             HeaderValue::from_static("application/grpc"),
         );
         headers.insert("grpc-status", HeaderValue::from(self.grpc_code()));
-        // Our messages are fixed ASCII phrases, so they need no percent-encoding.
         let message = self.description().unwrap_or_else(|| self.to_string());
+        // gRPC over HTTP/2: grpc-message is percent-encoded outside printable ASCII and `%`.
+        let message = percent_encoding::utf8_percent_encode(&message, GRPC_MESSAGE).to_string();
         if let Ok(value) = HeaderValue::from_str(&message) {
             headers.insert("grpc-message", value);
         }
         response
     }
 }
+
+const GRPC_MESSAGE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
 
 /// Whether the request is a gRPC call (`content-type: application/grpc` or `application/grpc+…`).
 pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {

@@ -39,9 +39,13 @@ pub(super) fn pkcs8_pem(alg: Algorithm) -> Result<Zeroizing<String>, KeyError> {
     use rand::rngs::OsRng;
 
     let pem = match alg {
-        Algorithm::EdDSA => ed25519_dalek::SigningKey::generate(&mut OsRng)
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|_| KeyError::Generation)?,
+        // PKCS#8 v1 (no embedded public key): the form jsonwebtoken reads.
+        Algorithm::EdDSA => ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: ed25519_dalek::SigningKey::generate(&mut OsRng).to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|_| KeyError::Generation)?,
         Algorithm::ES256 => p256::SecretKey::random(&mut OsRng)
             .to_pkcs8_pem(LineEnding::LF)
             .map_err(|_| KeyError::Generation)?,
