@@ -124,7 +124,10 @@ async fn token_post(base: &str, id: &str, secret: &str) -> Value {
 }
 
 fn access_token(body: &Value) -> String {
-    body["access_token"].as_str().expect("access_token").to_owned()
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
 }
 
 #[tokio::test]
@@ -172,7 +175,10 @@ async fn every_client_and_auth_method_reads_and_only_demo_writes() {
                 .expect("read");
             assert_eq!(read.status(), 200);
             let list: Value = read.json().await.expect("json");
-            assert_eq!(list[0], json!({"id": 1, "title": "Q1 revenue", "author": "finance"}));
+            assert_eq!(
+                list[0],
+                json!({"id": 1, "title": "Q1 revenue", "author": "finance"})
+            );
 
             let write = http
                 .post(format!("{}/api/reports", demo.base))
@@ -217,7 +223,9 @@ async fn oauth2_crate_gets_tokens_with_basic_and_post() {
             .await
             .expect("grant");
         assert_eq!(
-            token.scopes().map(|s| s.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+            token
+                .scopes()
+                .map(|s| s.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
             Some(vec!["reports:read".to_owned()])
         );
         let response = http
@@ -234,11 +242,19 @@ async fn oauth2_crate_gets_tokens_with_basic_and_post() {
 async fn unauthenticated_and_bad_requests_get_the_documented_401s() {
     let demo = start_demo();
     let http = reqwest::Client::new();
-    let health = http.get(format!("{}/healthz", demo.base)).send().await.expect("healthz");
+    let health = http
+        .get(format!("{}/healthz", demo.base))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(health.status(), 200);
     assert_eq!(health.text().await.expect("body"), "ok");
 
-    let none = http.get(format!("{}/api/whoami", demo.base)).send().await.expect("whoami");
+    let none = http
+        .get(format!("{}/api/whoami", demo.base))
+        .send()
+        .await
+        .expect("whoami");
     assert_eq!(none.status(), 401);
     assert_eq!(none.headers()["www-authenticate"], r#"Bearer realm="api""#);
 
@@ -262,7 +278,10 @@ async fn unauthenticated_and_bad_requests_get_the_documented_401s() {
         .await
         .expect("token");
     assert_eq!(wrong.status(), 401);
-    assert_eq!(wrong.headers()["www-authenticate"], r#"Basic realm="token""#);
+    assert_eq!(
+        wrong.headers()["www-authenticate"],
+        r#"Basic realm="token""#
+    );
     assert_eq!(
         wrong.json::<Value>().await.expect("json"),
         json!({"error": "invalid_client", "error_description": "client authentication failed"})
@@ -274,7 +293,10 @@ async fn discovery_documents_match_the_issued_tokens() {
     let demo = start_demo();
     let http = reqwest::Client::new();
     let metadata: Value = http
-        .get(format!("{}/.well-known/oauth-authorization-server", demo.base))
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            demo.base
+        ))
         .send()
         .await
         .expect("metadata")
@@ -282,10 +304,22 @@ async fn discovery_documents_match_the_issued_tokens() {
         .await
         .expect("json");
     assert_eq!(metadata["issuer"], demo.base.as_str());
-    assert_eq!(metadata["token_endpoint"], format!("{}/oauth2/token", demo.base));
-    assert_eq!(metadata["jwks_uri"], format!("{}/.well-known/jwks.json", demo.base));
-    assert_eq!(metadata["grant_types_supported"], json!(["client_credentials"]));
-    assert_eq!(metadata["scopes_supported"], json!(["reports:read", "reports:write"]));
+    assert_eq!(
+        metadata["token_endpoint"],
+        format!("{}/oauth2/token", demo.base)
+    );
+    assert_eq!(
+        metadata["jwks_uri"],
+        format!("{}/.well-known/jwks.json", demo.base)
+    );
+    assert_eq!(
+        metadata["grant_types_supported"],
+        json!(["client_credentials"])
+    );
+    assert_eq!(
+        metadata["scopes_supported"],
+        json!(["reports:read", "reports:write"])
+    );
 
     let jwks: Value = http
         .get(metadata["jwks_uri"].as_str().expect("jwks_uri"))
@@ -339,9 +373,11 @@ fn readme_block(readme: &str, marker: &str) -> String {
 #[tokio::test]
 async fn readme_curl_lines_work_against_the_demo() {
     let demo = start_demo();
-    let readme = std::fs::read_to_string(Path::new(MANIFEST_DIR).join("README.md")).expect("README");
+    let readme =
+        std::fs::read_to_string(Path::new(MANIFEST_DIR).join("README.md")).expect("README");
     let host = demo.base.trim_start_matches("http://");
-    let script = readme_block(&readme, "<!-- readme-test: curl -->").replace("127.0.0.1:3000", host);
+    let script =
+        readme_block(&readme, "<!-- readme-test: curl -->").replace("127.0.0.1:3000", host);
     let expected = readme_block(&readme, "<!-- readme-test: output -->");
     let script = format!("set -euo pipefail\n{script}");
     let output = tokio::task::spawn_blocking(move || {

@@ -792,6 +792,7 @@ fn builder_refuses_inconsistent_configurations() {
         "https://",
         "https://auth.test/?tenant=a",
         "https://auth.test#top",
+        "https://user:pass@auth.test",
     ] {
         let built = valid_builder(ring.clone()).issuer(issuer).build();
         assert_eq!(

@@ -52,8 +52,8 @@ pub enum ClientError {
     /// Two keys share a `kid`, so an assertion's `kid` would not select one key.
     #[error("two client keys share a kid")]
     DuplicateKeyId,
-    /// A token lifetime of zero.
-    #[error("the token lifetime must be positive")]
+    /// A token lifetime under one second (tokens carry whole seconds).
+    #[error("the token lifetime must be at least one second")]
     ZeroTokenTtl,
 }
 
@@ -205,7 +205,8 @@ impl ClientBuilder {
         if !self.keys.iter().all(|k| kids.insert(k.kid())) {
             return Err(ClientError::DuplicateKeyId);
         }
-        if self.token_ttl == Some(Duration::ZERO) {
+        // Tokens carry whole seconds: a lifetime under one second would be expired on issue.
+        if self.token_ttl.is_some_and(|ttl| ttl.as_secs() == 0) {
             return Err(ClientError::ZeroTokenTtl);
         }
         Ok(Client::from_inner(Inner {
@@ -343,6 +344,15 @@ mod tests {
     fn zero_token_ttl_is_rejected() {
         let err = secret_client("svc")
             .token_ttl(Duration::ZERO)
+            .build()
+            .unwrap_err();
+        assert_eq!(err, ClientError::ZeroTokenTtl);
+    }
+
+    #[test]
+    fn sub_second_token_ttl_is_rejected() {
+        let err = secret_client("svc")
+            .token_ttl(Duration::from_millis(500))
             .build()
             .unwrap_err();
         assert_eq!(err, ClientError::ZeroTokenTtl);

@@ -387,6 +387,8 @@ fn is_absolute_http(url: &str) -> bool {
     url.parse::<http::Uri>().is_ok_and(|uri| {
         matches!(uri.scheme_str(), Some("http" | "https"))
             && uri.host().is_some_and(|h| !h.is_empty())
+            // No credentials in a URL that every token and the metadata repeat.
+            && uri.authority().is_some_and(|a| !a.as_str().contains('@'))
             && uri.query().is_none()
     }) && !url.contains('#')
 }
