@@ -76,8 +76,8 @@ fn url_path(url: &str) -> String {
         .unwrap_or_else(|_| "/".to_owned())
 }
 
-fn json(body: Vec<u8>, cache_control: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+fn json(body: Bytes, cache_control: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -89,13 +89,20 @@ fn json(body: Vec<u8>, cache_control: &'static str) -> Response<Full<Bytes>> {
     response
 }
 
-fn method_not_allowed() -> Response<Full<Bytes>> {
+/// Answers GET and HEAD with `document()`, anything else with 405.
+fn get_only<B>(
+    req: &Request<B>,
+    document: impl FnOnce() -> Response<Full<Bytes>>,
+) -> Ready<Result<Response<Full<Bytes>>, Infallible>> {
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        return ready(Ok(document()));
+    }
     let mut response = Response::new(Full::default());
     *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     response
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-    response
+    ready(Ok(response))
 }
 
 /// Serves the issuer's live public keys as a JWKS (`GET`). A rotation shows at once.
@@ -121,12 +128,13 @@ impl<B> Service<Request<B>> for JwksService {
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        if req.method() != Method::GET && req.method() != Method::HEAD {
-            return ready(Ok(method_not_allowed()));
-        }
-        let body = self.issuer.keys().jwks().to_json().into_bytes();
-        // Short caching: a rotated-in key must reach verifiers well within a token lifetime.
-        ready(Ok(json(body, "public, max-age=60")))
+        get_only(&req, || {
+            // Short caching: a rotated-in key must reach verifiers well within a token lifetime.
+            json(
+                Bytes::from(self.issuer.keys().jwks().to_json()),
+                "public, max-age=60",
+            )
+        })
     }
 }
 
@@ -155,12 +163,7 @@ impl<B> Service<Request<B>> for MetadataService {
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        if req.method() != Method::GET && req.method() != Method::HEAD {
-            return ready(Ok(method_not_allowed()));
-        }
-        let mut response = json(Vec::new(), "public, max-age=300");
-        *response.body_mut() = Full::new(self.body.clone());
-        ready(Ok(response))
+        get_only(&req, || json(self.body.clone(), "public, max-age=300"))
     }
 }
 

@@ -27,6 +27,7 @@
 //! ```
 
 mod assertion;
+mod builder;
 mod discovery;
 mod request;
 mod response;
@@ -46,6 +47,7 @@ use crate::keys::ring::unix_now;
 use crate::scope::ScopeSet;
 
 pub use assertion::{MAX_ASSERTION_LIFETIME_SECS, MemoryReplayGuard, ReplayGuard};
+pub use builder::{IssuerConfigError, TokenIssuerBuilder};
 #[cfg(feature = "axum")]
 pub use discovery::discovery_routes;
 pub use discovery::{AuthorizationServerMetadata, JwksService, MetadataService};
@@ -67,58 +69,18 @@ pub struct TokenIssuer {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    issuer: String,
-    token_endpoint: String,
-    jwks_uri: String,
-    keys: KeyRing,
-    clients: Arc<dyn ClientStore>,
-    replay: Arc<dyn ReplayGuard>,
-    default_ttl: Duration,
-    max_ttl: Duration,
-    scopes_supported: Vec<String>,
-    realm: String,
-    dummy_secret: ClientSecret,
-}
-
-/// A [`TokenIssuer`] configuration mistake.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum IssuerConfigError {
-    /// No issuer URL, or not an absolute `http`/`https` URL without query or fragment
-    /// (RFC 8414 §2).
-    #[error("the issuer must be an absolute http(s) URL without query or fragment")]
-    BadIssuer,
-    /// A token endpoint or JWKS URL that is not an absolute `http`/`https` URL.
-    #[error("endpoint URLs must be absolute http(s) URLs")]
-    BadEndpoint,
-    /// No key ring.
-    #[error("a key ring is required")]
-    NoKeys,
-    /// No client store.
-    #[error("a client store is required")]
-    NoClients,
-    /// A zero lifetime, or a default above the maximum.
-    #[error("token lifetimes must be positive, with the default at most the maximum")]
-    BadTtl,
-    /// The key ring would drop retired keys before tokens they signed expire.
-    #[error("the key ring retention must be at least the maximum token lifetime")]
-    RetentionTooShort,
-}
-
-/// Builds a [`TokenIssuer`].
-#[must_use]
-pub struct TokenIssuerBuilder {
-    issuer: Option<String>,
-    token_endpoint: Option<String>,
-    jwks_uri: Option<String>,
-    keys: Option<KeyRing>,
-    clients: Option<Arc<dyn ClientStore>>,
-    replay: Option<Arc<dyn ReplayGuard>>,
-    default_ttl: Duration,
-    max_ttl: Duration,
-    scopes_supported: Vec<String>,
-    realm: String,
+pub(crate) struct Inner {
+    pub(crate) issuer: String,
+    pub(crate) token_endpoint: String,
+    pub(crate) jwks_uri: String,
+    pub(crate) keys: KeyRing,
+    pub(crate) clients: Arc<dyn ClientStore>,
+    pub(crate) replay: Arc<dyn ReplayGuard>,
+    pub(crate) default_ttl: Duration,
+    pub(crate) max_ttl: Duration,
+    pub(crate) scopes_supported: Vec<String>,
+    pub(crate) realm: String,
+    pub(crate) dummy_secret: ClientSecret,
 }
 
 /// The claims of an issued access token (RFC 9068 §2.2).
@@ -136,22 +98,6 @@ struct AccessClaims<'a> {
 }
 
 impl TokenIssuer {
-    /// Starts a builder: tokens live 15 minutes by default, at most an hour.
-    pub fn builder() -> TokenIssuerBuilder {
-        TokenIssuerBuilder {
-            issuer: None,
-            token_endpoint: None,
-            jwks_uri: None,
-            keys: None,
-            clients: None,
-            replay: None,
-            default_ttl: DEFAULT_TTL,
-            max_ttl: DEFAULT_MAX_TTL,
-            scopes_supported: Vec::new(),
-            realm: "token".to_owned(),
-        }
-    }
-
     /// The issuer URL (`iss` of every token).
     pub fn issuer(&self) -> &str {
         &self.inner.issuer
@@ -379,134 +325,6 @@ impl fmt::Debug for TokenIssuer {
             .field("keys", &self.inner.keys)
             .field("default_ttl", &self.inner.default_ttl)
             .field("max_ttl", &self.inner.max_ttl)
-            .finish_non_exhaustive()
-    }
-}
-
-fn is_absolute_http(url: &str) -> bool {
-    url.parse::<http::Uri>().is_ok_and(|uri| {
-        matches!(uri.scheme_str(), Some("http" | "https"))
-            && uri.host().is_some_and(|h| !h.is_empty())
-            // No credentials in a URL that every token and the metadata repeat.
-            && uri.authority().is_some_and(|a| !a.as_str().contains('@'))
-            && uri.query().is_none()
-    }) && !url.contains('#')
-}
-
-impl TokenIssuerBuilder {
-    /// The issuer URL: the `iss` of every token, and the base of the default endpoint URLs.
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
-        self
-    }
-
-    /// The token endpoint URL (default `{issuer}/oauth2/token`).
-    pub fn token_endpoint(mut self, url: impl Into<String>) -> Self {
-        self.token_endpoint = Some(url.into());
-        self
-    }
-
-    /// The JWKS URL (default `{issuer}/.well-known/jwks.json`).
-    pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
-        self.jwks_uri = Some(url.into());
-        self
-    }
-
-    /// The signing keys; share the same ring with the validators of this process.
-    pub fn keys(mut self, ring: KeyRing) -> Self {
-        self.keys = Some(ring);
-        self
-    }
-
-    /// The client registry.
-    pub fn clients(mut self, store: impl ClientStore) -> Self {
-        self.clients = Some(Arc::new(store));
-        self
-    }
-
-    /// The `jti` replay guard for client assertions (default [`MemoryReplayGuard`]).
-    pub fn replay_guard(mut self, guard: impl ReplayGuard) -> Self {
-        self.replay = Some(Arc::new(guard));
-        self
-    }
-
-    /// Token lifetime for clients that do not set their own (default 15 min).
-    pub fn default_ttl(mut self, ttl: Duration) -> Self {
-        self.default_ttl = ttl;
-        self
-    }
-
-    /// Upper bound on every token lifetime (default 1 h). The key ring's retention must cover
-    /// it.
-    pub fn max_ttl(mut self, ttl: Duration) -> Self {
-        self.max_ttl = ttl;
-        self
-    }
-
-    /// The scopes published as `scopes_supported` in the metadata.
-    pub fn scopes_supported<I, T>(mut self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<String>,
-    {
-        self.scopes_supported = scopes.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// The realm of the `WWW-Authenticate: Basic` challenge (default `"token"`).
-    pub fn realm(mut self, realm: impl Into<String>) -> Self {
-        self.realm = realm.into();
-        self
-    }
-
-    /// Checks the configuration and builds the issuer.
-    pub fn build(self) -> Result<TokenIssuer, IssuerConfigError> {
-        let issuer = self.issuer.ok_or(IssuerConfigError::BadIssuer)?;
-        if !is_absolute_http(&issuer) {
-            return Err(IssuerConfigError::BadIssuer);
-        }
-        let base = issuer.trim_end_matches('/');
-        let token_endpoint = self
-            .token_endpoint
-            .unwrap_or_else(|| format!("{base}/oauth2/token"));
-        let jwks_uri = self
-            .jwks_uri
-            .unwrap_or_else(|| format!("{base}/.well-known/jwks.json"));
-        if !is_absolute_http(&token_endpoint) || !is_absolute_http(&jwks_uri) {
-            return Err(IssuerConfigError::BadEndpoint);
-        }
-        let keys = self.keys.ok_or(IssuerConfigError::NoKeys)?;
-        let clients = self.clients.ok_or(IssuerConfigError::NoClients)?;
-        if self.default_ttl.as_secs() == 0 || self.default_ttl > self.max_ttl {
-            return Err(IssuerConfigError::BadTtl);
-        }
-        if keys.retention() < self.max_ttl {
-            return Err(IssuerConfigError::RetentionTooShort);
-        }
-        Ok(TokenIssuer {
-            inner: Arc::new(Inner {
-                issuer,
-                token_endpoint,
-                jwks_uri,
-                keys,
-                clients,
-                replay: self
-                    .replay
-                    .unwrap_or_else(|| Arc::new(MemoryReplayGuard::default())),
-                default_ttl: self.default_ttl,
-                max_ttl: self.max_ttl,
-                scopes_supported: self.scopes_supported,
-                realm: self.realm,
-                dummy_secret: ClientSecret::dummy(),
-            }),
-        })
-    }
-}
-
-impl fmt::Debug for TokenIssuerBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenIssuerBuilder")
-            .field("issuer", &self.issuer)
             .finish_non_exhaustive()
     }
 }

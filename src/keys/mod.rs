@@ -19,19 +19,20 @@
 mod generate;
 pub mod jwks;
 pub mod ring;
+mod signing;
 mod source;
+mod verifying;
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, ThumbprintHash};
-use jsonwebtoken::{DecodingKey, EncodingKey};
-use zeroize::Zeroizing;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 
 pub use jwks::Jwks;
 pub use ring::KeyRing;
+pub use signing::SigningKey;
 pub use source::KeySource;
+pub use verifying::VerifyingKey;
 
 /// The signature algorithms this crate signs and verifies with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -144,146 +145,6 @@ pub(crate) fn ensure_crypto_provider() {
     }
 }
 
-/// A key that verifies signatures: a public key, or an HS256 shared secret.
-///
-/// Cheap to clone. `Debug` shows the `kid` and algorithm only.
-#[derive(Clone)]
-pub struct VerifyingKey {
-    inner: Arc<VerifyingInner>,
-}
-
-struct VerifyingInner {
-    kid: String,
-    alg: Algorithm,
-    decoding: DecodingKey,
-    /// The public JWK; `None` for shared secrets, which are never published.
-    jwk: Option<Jwk>,
-}
-
-impl VerifyingKey {
-    /// Loads a public key from PEM (SPKI `PUBLIC KEY`, or PKCS#1 `RSA PUBLIC KEY`). The `kid` is
-    /// the key's RFC 7638 thumbprint unless `kid` is given.
-    pub fn from_pem(alg: Algorithm, pem: &[u8], kid: Option<&str>) -> Result<Self, KeyError> {
-        ensure_crypto_provider();
-        let invalid = |_| KeyError::InvalidPem(alg);
-        let decoding = match alg {
-            Algorithm::EdDSA => DecodingKey::from_ed_pem(pem).map_err(invalid)?,
-            Algorithm::ES256 => DecodingKey::from_ec_pem(pem).map_err(invalid)?,
-            Algorithm::RS256 | Algorithm::PS256 => {
-                DecodingKey::from_rsa_pem(pem).map_err(invalid)?
-            }
-            Algorithm::HS256 => return Err(KeyError::InvalidPem(alg)),
-        };
-        let jwk = Jwk::from_decoding_key(&decoding, Some(alg.to_jwt()))
-            .map_err(|_| KeyError::InvalidPem(alg))?;
-        check_curve(alg, &jwk).map_err(|_| KeyError::InvalidPem(alg))?;
-        Self::from_parts(alg, jwk, kid)
-    }
-
-    /// Loads a public key from a JWK (RFC 7517). The algorithm is the JWK's `alg`, or, when it
-    /// has none, the only one its key type allows (`OKP`/`Ed25519` → EdDSA, `EC`/`P-256` →
-    /// ES256); RSA keys must name theirs. Private parameters are ignored. Symmetric (`oct`) JWKs
-    /// are refused: shared secrets are not exchanged as JWKs here.
-    pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
-        ensure_crypto_provider();
-        let alg = match jwk.common.key_algorithm {
-            Some(KeyAlgorithm::EdDSA) => Algorithm::EdDSA,
-            Some(KeyAlgorithm::ES256) => Algorithm::ES256,
-            Some(KeyAlgorithm::RS256) => Algorithm::RS256,
-            Some(KeyAlgorithm::PS256) => Algorithm::PS256,
-            Some(_) => return Err(KeyError::UnsupportedAlgorithm),
-            None => match &jwk.algorithm {
-                AlgorithmParameters::OctetKeyPair(_) => Algorithm::EdDSA,
-                AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
-                AlgorithmParameters::RSA(_) => {
-                    return Err(KeyError::InvalidJwk("RSA keys must name their alg"));
-                }
-                _ => return Err(KeyError::InvalidJwk("unsupported key type")),
-            },
-        };
-        check_curve(alg, jwk)?;
-        // Keep only the public parameters.
-        let decoding =
-            DecodingKey::from_jwk(jwk).map_err(|_| KeyError::InvalidJwk("bad key parameters"))?;
-        let public = Jwk::from_decoding_key(&decoding, Some(alg.to_jwt()))
-            .map_err(|_| KeyError::InvalidJwk("bad key parameters"))?;
-        Self::from_parts(alg, public, jwk.common.key_id.as_deref())
-    }
-
-    fn from_parts(alg: Algorithm, mut jwk: Jwk, kid: Option<&str>) -> Result<Self, KeyError> {
-        let decoding =
-            DecodingKey::from_jwk(&jwk).map_err(|_| KeyError::InvalidJwk("bad key parameters"))?;
-        let kid = match kid {
-            Some(kid) => kid.to_owned(),
-            None => jwk
-                .thumbprint(ThumbprintHash::SHA256)
-                .map_err(|_| KeyError::InvalidJwk("cannot compute thumbprint"))?,
-        };
-        jwk.common.key_id = Some(kid.clone());
-        jwk.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
-        Ok(VerifyingKey {
-            inner: Arc::new(VerifyingInner {
-                kid,
-                alg,
-                decoding,
-                jwk: Some(jwk),
-            }),
-        })
-    }
-
-    /// An HS256 shared secret (at least 32 bytes) with the given `kid`.
-    pub fn hmac(secret: &[u8], kid: impl Into<String>) -> Result<Self, KeyError> {
-        ensure_crypto_provider();
-        if secret.len() < 32 {
-            return Err(KeyError::WeakSecret);
-        }
-        Ok(VerifyingKey {
-            inner: Arc::new(VerifyingInner {
-                kid: kid.into(),
-                alg: Algorithm::HS256,
-                decoding: DecodingKey::from_secret(secret),
-                jwk: None,
-            }),
-        })
-    }
-
-    /// The key id.
-    pub fn kid(&self) -> &str {
-        &self.inner.kid
-    }
-
-    /// The one algorithm this key verifies.
-    pub fn algorithm(&self) -> Algorithm {
-        self.inner.alg
-    }
-
-    /// The public JWK (with `kid`, `alg` and `use: sig`); `None` for HS256 secrets.
-    pub fn to_jwk(&self) -> Option<Jwk> {
-        self.inner.jwk.clone()
-    }
-
-    /// Checks `signature` (base64url, the JWS third segment) over `message` (the first two
-    /// segments) with this key's algorithm.
-    pub fn verify_signature(&self, message: &[u8], signature: &str) -> bool {
-        jsonwebtoken::crypto::verify(
-            signature,
-            message,
-            &self.inner.decoding,
-            self.inner.alg.to_jwt(),
-        )
-        .unwrap_or(false)
-    }
-}
-
-impl fmt::Debug for VerifyingKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifyingKey")
-            .field("kid", &self.inner.kid)
-            .field("alg", &self.inner.alg)
-            .finish_non_exhaustive()
-    }
-}
-
 fn check_curve(alg: Algorithm, jwk: &Jwk) -> Result<(), KeyError> {
     let ok = match (&jwk.algorithm, alg) {
         (AlgorithmParameters::OctetKeyPair(p), Algorithm::EdDSA) => {
@@ -297,145 +158,6 @@ fn check_curve(alg: Algorithm, jwk: &Jwk) -> Result<(), KeyError> {
         Ok(())
     } else {
         Err(KeyError::InvalidJwk("key type does not fit the algorithm"))
-    }
-}
-
-/// A private key (or HS256 secret) that signs tokens, with its [`VerifyingKey`].
-///
-/// Cheap to clone. `Debug` shows the `kid` and algorithm only; the private key is zeroed on drop.
-#[derive(Clone)]
-pub struct SigningKey {
-    inner: Arc<SigningInner>,
-}
-
-struct SigningInner {
-    encoding: EncodingKey,
-    verifying: VerifyingKey,
-    pem: Option<Zeroizing<String>>,
-}
-
-impl SigningKey {
-    /// Generates a fresh key: Ed25519, P-256, 2048-bit RSA, or a 256-bit HS256 secret.
-    pub fn generate(alg: Algorithm) -> Result<Self, KeyError> {
-        ensure_crypto_provider();
-        if alg == Algorithm::HS256 {
-            let secret = Zeroizing::new(crate::random::bytes::<32>());
-            let kid = crate::random::id();
-            return Self::hmac(&secret[..], kid);
-        }
-        let pem = generate::pkcs8_pem(alg)?;
-        Self::from_pem(alg, pem.as_bytes())
-    }
-
-    /// Loads a private key from PEM: PKCS#8 `PRIVATE KEY` for every algorithm, or PKCS#1
-    /// `RSA PRIVATE KEY` for RS256/PS256. The `kid` is the RFC 7638 thumbprint of the public key;
-    /// use [`SigningKey::with_kid`] to choose another.
-    pub fn from_pem(alg: Algorithm, pem: &[u8]) -> Result<Self, KeyError> {
-        ensure_crypto_provider();
-        let invalid = |_| KeyError::InvalidPem(alg);
-        let encoding = match alg {
-            Algorithm::EdDSA => EncodingKey::from_ed_pem(pem).map_err(invalid)?,
-            Algorithm::ES256 => EncodingKey::from_ec_pem(pem).map_err(invalid)?,
-            Algorithm::RS256 | Algorithm::PS256 => {
-                EncodingKey::from_rsa_pem(pem).map_err(invalid)?
-            }
-            Algorithm::HS256 => return Err(KeyError::InvalidPem(alg)),
-        };
-        let jwk = Jwk::from_encoding_key(&encoding, alg.to_jwt()).map_err(invalid)?;
-        check_curve(alg, &jwk).map_err(|_| KeyError::InvalidPem(alg))?;
-        let verifying = VerifyingKey::from_parts(alg, jwk, None)?;
-        // Prove the pair works now rather than on the first token.
-        jsonwebtoken::crypto::sign(b"probe", &encoding, alg.to_jwt()).map_err(invalid)?;
-        let text = std::str::from_utf8(pem).map_err(|_| KeyError::InvalidPem(alg))?;
-        Ok(SigningKey {
-            inner: Arc::new(SigningInner {
-                encoding,
-                verifying,
-                pem: Some(Zeroizing::new(text.to_owned())),
-            }),
-        })
-    }
-
-    /// An HS256 shared secret (at least 32 bytes) with the given `kid`.
-    pub fn hmac(secret: &[u8], kid: impl Into<String>) -> Result<Self, KeyError> {
-        let verifying = VerifyingKey::hmac(secret, kid)?;
-        Ok(SigningKey {
-            inner: Arc::new(SigningInner {
-                encoding: EncodingKey::from_secret(secret),
-                verifying,
-                pem: None,
-            }),
-        })
-    }
-
-    /// The same key under another `kid`.
-    pub fn with_kid(self, kid: impl Into<String>) -> Self {
-        let kid = kid.into();
-        let old = &self.inner.verifying.inner;
-        let mut jwk = old.jwk.clone();
-        if let Some(jwk) = jwk.as_mut() {
-            jwk.common.key_id = Some(kid.clone());
-        }
-        let verifying = VerifyingKey {
-            inner: Arc::new(VerifyingInner {
-                kid,
-                alg: old.alg,
-                decoding: old.decoding.clone(),
-                jwk,
-            }),
-        };
-        SigningKey {
-            inner: Arc::new(SigningInner {
-                encoding: self.inner.encoding.clone(),
-                verifying,
-                pem: self.inner.pem.clone(),
-            }),
-        }
-    }
-
-    /// The key id.
-    pub fn kid(&self) -> &str {
-        self.inner.verifying.kid()
-    }
-
-    /// The one algorithm this key signs with.
-    pub fn algorithm(&self) -> Algorithm {
-        self.inner.verifying.algorithm()
-    }
-
-    /// The matching verifying key.
-    pub fn verifying_key(&self) -> &VerifyingKey {
-        &self.inner.verifying
-    }
-
-    /// The private key as PEM, for storing it; `None` for HS256 secrets.
-    pub fn to_pkcs8_pem(&self) -> Option<Zeroizing<String>> {
-        self.inner.pem.clone()
-    }
-
-    /// Signs `claims` as a compact JWS with header `typ`, this key's `kid` and `alg`.
-    ///
-    /// ```
-    /// use tower_client_credentials::keys::{Algorithm, SigningKey};
-    /// let key = SigningKey::generate(Algorithm::ES256)?;
-    /// let token = key.sign("at+jwt", &serde_json::json!({"sub": "svc"}))?;
-    /// assert_eq!(token.split('.').count(), 3);
-    /// # Ok::<_, tower_client_credentials::keys::KeyError>(())
-    /// ```
-    pub fn sign<T: serde::Serialize>(&self, typ: &str, claims: &T) -> Result<String, KeyError> {
-        let mut header = jsonwebtoken::Header::new(self.algorithm().to_jwt());
-        header.typ = Some(typ.to_owned());
-        header.kid = Some(self.kid().to_owned());
-        jsonwebtoken::encode(&header, claims, &self.inner.encoding).map_err(|_| KeyError::Signing)
-    }
-}
-
-impl fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid())
-            .field("alg", &self.algorithm())
-            .finish_non_exhaustive()
     }
 }
 
