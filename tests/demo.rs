@@ -343,10 +343,11 @@ async fn discovery_documents_match_the_issued_tokens() {
 #[tokio::test]
 async fn sigterm_shuts_the_demo_down_gracefully() {
     let mut demo = start_demo();
-    let status = Command::new("kill")
-        .args(["-TERM", &demo.child.id().to_string()])
+    // bash's built-in kill: no procps needed on a bare machine.
+    let status = Command::new("bash")
+        .args(["-c", &format!("kill -TERM {}", demo.child.id())])
         .status()
-        .expect("kill");
+        .expect("bash kill");
     assert!(status.success());
     for _ in 0..100 {
         if let Some(exit) = demo.child.try_wait().expect("wait") {
