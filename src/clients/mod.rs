@@ -128,6 +128,16 @@ pub trait ClientStore: Send + Sync + 'static {
         &'a self,
         client_id: &'a str,
     ) -> StoreFuture<'a, Result<Option<Client>, StoreError>>;
+
+    /// The stored secret that requests naming an unknown client id are checked against, so
+    /// that they cost as much as a wrong secret for a known client (DESIGN.md decision 5).
+    ///
+    /// The default is a SHA-256 dummy. A store holding Argon2id secrets should return an
+    /// Argon2id hash (as [`MemoryClientStore`](super::MemoryClientStore) does), or an unknown id
+    /// answers ~15 ms sooner than a real one.
+    fn dummy_secret(&self) -> ClientSecret {
+        ClientSecret::dummy()
+    }
 }
 
 impl<T: ClientStore + ?Sized> ClientStore for Arc<T> {
@@ -136,6 +146,10 @@ impl<T: ClientStore + ?Sized> ClientStore for Arc<T> {
         client_id: &'a str,
     ) -> StoreFuture<'a, Result<Option<Client>, StoreError>> {
         (**self).find(client_id)
+    }
+
+    fn dummy_secret(&self) -> ClientSecret {
+        (**self).dummy_secret()
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{DEFAULT_MAX_TTL, DEFAULT_TTL, Inner, MemoryReplayGuard, ReplayGuard, TokenIssuer};
-use crate::clients::{ClientSecret, ClientStore};
+use crate::clients::ClientStore;
 use crate::keys::KeyRing;
 
 /// A [`TokenIssuer`] configuration mistake.
@@ -180,7 +180,6 @@ impl TokenIssuerBuilder {
                 max_ttl: self.max_ttl,
                 scopes_supported: self.scopes_supported,
                 realm: self.realm,
-                dummy_secret: ClientSecret::dummy(),
             }),
         })
     }

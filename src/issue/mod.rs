@@ -41,7 +41,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::claims::Audience;
-use crate::clients::{AuthMethod, Client, ClientSecret, ClientStore};
+use crate::clients::{AuthMethod, Client, ClientStore};
 use crate::keys::KeyRing;
 use crate::keys::ring::unix_now;
 use crate::scope::ScopeSet;
@@ -80,7 +80,6 @@ pub(crate) struct Inner {
     pub(crate) max_ttl: Duration,
     pub(crate) scopes_supported: Vec<String>,
     pub(crate) realm: String,
-    pub(crate) dummy_secret: ClientSecret,
 }
 
 /// The claims of an issued access token (RFC 9068 §2.2).
@@ -246,9 +245,9 @@ impl TokenIssuer {
         let (stored, usable) = match &client {
             Some(c) => match c.secret() {
                 Some(secret) => (secret.clone(), c.is_enabled() && c.allows(method)),
-                None => (self.inner.dummy_secret.clone(), false),
+                None => (self.inner.clients.dummy_secret(), false),
             },
-            None => (self.inner.dummy_secret.clone(), false),
+            None => (self.inner.clients.dummy_secret(), false),
         };
         let matches = if stored.is_expensive() {
             // Argon2id takes milliseconds of CPU: keep it off the async workers.
