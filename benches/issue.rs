@@ -4,8 +4,8 @@
 //! no network), against `SigningKey::sign` alone on the same claims. SHA-256 secrets for every
 //! algorithm; an Argon2id secret with EdDSA only, since one verify takes milliseconds.
 //!
-//! The EdDSA group also times an unknown client, and the Argon2id group a wrong secret: DESIGN
-//! decision 5 wants both to cost the same.
+//! The EdDSA group also times an unknown client, and the Argon2id group a wrong secret and an
+//! unknown client: DESIGN decision 5 wants them to cost the same as a wrong secret.
 //!
 //! Run: `cargo bench --bench issue -- --warm-up-time 1 --measurement-time 3`. Compare each
 //! line with the `sign only` line of its group as a ratio.
@@ -180,6 +180,9 @@ fn bench_issue(c: &mut Criterion) {
     group.bench_function("wrong secret", |b| {
         b.to_async(&rt)
             .iter(|| grant.refuse(CLIENT, "correct horse battery stable"))
+    });
+    group.bench_function("unknown client", |b| {
+        b.to_async(&rt).iter(|| grant.refuse("nobody", PASSWORD))
     });
     group.finish();
 }

@@ -88,15 +88,17 @@ impl TokenType {
             TokenType::AccessToken => "at+jwt",
             TokenType::Exact(t) => t.as_str(),
         };
-        let Some(typ) = typ else { return false };
-        let strip = |s: &'_ str| -> String {
-            let lower = s.to_ascii_lowercase();
-            lower
-                .strip_prefix("application/")
-                .map(str::to_owned)
-                .unwrap_or(lower)
-        };
-        strip(typ) == strip(wanted)
+        // RFC 7515 §4.1.9: media types compare case-insensitively, `application/` optional.
+        typ.is_some_and(|typ| {
+            strip_application(typ).eq_ignore_ascii_case(strip_application(wanted))
+        })
+    }
+}
+
+fn strip_application(media_type: &str) -> &str {
+    match media_type.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &media_type[12..],
+        _ => media_type,
     }
 }
 
