@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod authorization;
 mod claims;
 #[cfg(feature = "issue")]
 pub mod clients;

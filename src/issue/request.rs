@@ -5,11 +5,12 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http::{HeaderMap, header};
+use http::HeaderMap;
 use percent_encoding::percent_decode;
 use zeroize::Zeroizing;
 
 use super::response::{OAuthError, OAuthErrorCode};
+use crate::authorization::{HeaderError, authorization};
 
 /// RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion.
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -169,28 +170,23 @@ pub(crate) fn parse(
 fn basic_credentials(
     headers: &HeaderMap,
 ) -> Result<Option<(String, Zeroizing<String>)>, OAuthError> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(OAuthError::invalid_request(
-            "more than one Authorization header",
-        ));
-    }
     let malformed = || OAuthError::invalid_request("malformed Basic credentials");
-    let value = value.to_str().map_err(|_| malformed())?;
-    let (scheme, encoded) = value.split_once(' ').unwrap_or((value, ""));
+    let (scheme, encoded) = match authorization(headers) {
+        Ok(Some(parts)) => parts,
+        Ok(None) => return Ok(None),
+        Err(HeaderError::Duplicate) => {
+            return Err(OAuthError::invalid_request(
+                "more than one Authorization header",
+            ));
+        }
+        Err(HeaderError::NotAscii) => return Err(malformed()),
+    };
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(OAuthError::invalid_request(
             "the token endpoint accepts only Basic authorization",
         ));
     }
-    let decoded = Zeroizing::new(
-        STANDARD
-            .decode(encoded.trim_matches(' '))
-            .map_err(|_| malformed())?,
-    );
+    let decoded = Zeroizing::new(STANDARD.decode(encoded).map_err(|_| malformed())?);
     let text = std::str::from_utf8(&decoded).map_err(|_| malformed())?;
     let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
     let id = form_decode(id.as_bytes()).ok_or_else(malformed)?;
@@ -284,7 +280,7 @@ pub(crate) fn unsupported_grant() -> OAuthError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
+    use http::{HeaderValue, header};
 
     fn basic(value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();

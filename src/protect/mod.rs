@@ -36,12 +36,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{HeaderMap, Request, Response, header};
+use http::{HeaderMap, Request, Response};
 use pin_project_lite::pin_project;
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::authorization::{HeaderError, authorization};
 use crate::claims::{Claims, ExtraClaims};
 use crate::error::{AuthError, InvalidRequest, OnAuthError, Rfc6750};
 use crate::scope::ScopeSet;
@@ -302,24 +303,24 @@ where
 ///
 /// `Ok(None)`: no bearer credentials (no header, or another scheme).
 pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
+    let (scheme, token) = match authorization(headers) {
+        Ok(Some(parts)) => parts,
+        Ok(None) => return Ok(None),
+        Err(HeaderError::Duplicate) => {
+            return Err(AuthError::InvalidRequest(
+                InvalidRequest::DuplicateAuthorization,
+            ));
+        }
+        Err(HeaderError::NotAscii) => {
+            return Err(AuthError::InvalidRequest(
+                InvalidRequest::MalformedCredentials,
+            ));
+        }
     };
-    if values.next().is_some() {
-        return Err(AuthError::InvalidRequest(
-            InvalidRequest::DuplicateAuthorization,
-        ));
-    }
-    let value = value
-        .to_str()
-        .map_err(|_| AuthError::InvalidRequest(InvalidRequest::MalformedCredentials))?;
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     // RFC 7235 §2.1: the scheme name is case-insensitive.
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Ok(None);
     }
-    let token = rest.trim_matches(' ');
     if token.is_empty() {
         return Err(AuthError::InvalidRequest(InvalidRequest::EmptyToken));
     }
@@ -400,7 +401,7 @@ impl<F, B> fmt::Debug for ResponseFuture<F, B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
+    use http::{HeaderValue, header};
 
     fn headers(values: &[&[u8]]) -> HeaderMap {
         let mut h = HeaderMap::new();
