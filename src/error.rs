@@ -217,7 +217,7 @@ pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
 }
 
 // RFC 7230 quoted-string: escape `"` and `\`, drop control characters.
-fn quote_escape(value: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn quote_escape(value: &str) -> std::borrow::Cow<'_, str> {
     if value
         .chars()
         .all(|c| c != '"' && c != '\\' && !c.is_control())

@@ -108,7 +108,7 @@ impl Client {
 
     /// The key with this `kid`, for a client assertion.
     pub fn key(&self, kid: &str) -> Option<&VerifyingKey> {
-        self.inner.keys.iter().find(|k| k.kid() == kid)
+        crate::keys::select(&self.inner.keys, Some(kid))
     }
 
     /// The client's own token lifetime, if it has one; otherwise the issuer's default applies.

@@ -147,15 +147,8 @@ impl<'a> Assertion<'a> {
         audiences: [&str; 2],
         now: u64,
     ) -> Result<(), AssertionError> {
-        let keys = client.keys();
-        let key = match self.jws.header.kid.as_deref() {
-            Some(kid) => keys.iter().find(|k| k.kid() == kid),
-            None => match keys {
-                [only] => Some(only),
-                _ => None,
-            },
-        }
-        .ok_or(AssertionError::UnknownKey)?;
+        let key = crate::keys::select(client.keys(), self.jws.header.kid.as_deref())
+            .ok_or(AssertionError::UnknownKey)?;
         if key.algorithm() != self.jws.alg {
             return Err(AssertionError::Algorithm);
         }

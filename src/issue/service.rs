@@ -56,17 +56,16 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let issuer = self.issuer.clone();
         Box::pin(async move {
-            let realm = issuer.inner.realm.clone();
-            Ok(match handle(issuer, req).await {
+            Ok(match handle(&issuer, req).await {
                 Ok(response) => response,
-                Err(error) => error.to_response(&realm),
+                Err(error) => error.to_response(&issuer.inner.realm),
             })
         })
     }
 }
 
 async fn handle<B>(
-    issuer: TokenIssuer,
+    issuer: &TokenIssuer,
     req: Request<B>,
 ) -> Result<Response<Full<Bytes>>, OAuthError>
 where

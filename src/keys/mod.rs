@@ -130,6 +130,16 @@ pub enum KeyError {
     MixedKeyFamilies,
 }
 
+/// The key a token's `kid` names among `keys`. Without a `kid`, the only key, when there is
+/// exactly one (DESIGN decision 2).
+pub(crate) fn select<'a>(keys: &'a [VerifyingKey], kid: Option<&str>) -> Option<&'a VerifyingKey> {
+    match (kid, keys) {
+        (Some(kid), _) => keys.iter().find(|k| k.kid() == kid),
+        (None, [only]) => Some(only),
+        (None, _) => None,
+    }
+}
+
 /// Makes sure jsonwebtoken has a crypto provider: with both backend features on, it cannot pick
 /// one by itself, so aws-lc-rs is installed (unless the application installed one first).
 pub(crate) fn ensure_crypto_provider() {

@@ -63,11 +63,7 @@ impl KeySource {
         match (&self.inner, kid) {
             (Source::Ring(ring), Some(kid)) => ring.find(kid),
             (Source::Ring(ring), None) => ring.only_key(),
-            (Source::Fixed(keys), Some(kid)) => keys.iter().find(|k| k.kid() == kid).cloned(),
-            (Source::Fixed(keys), None) => match &keys[..] {
-                [only] => Some(only.clone()),
-                _ => None,
-            },
+            (Source::Fixed(keys), kid) => super::select(keys, kid).cloned(),
         }
         .ok_or(TokenError::UnknownKey)
     }
