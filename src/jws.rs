@@ -1,5 +1,5 @@
-//! Compact JWS splitting and segment decoding, shared by the access-token validator and the
-//! client-assertion check. Signature checks stay with the keys.
+//! Compact JWS splitting, header checks and the one signature-and-time check, shared by the
+//! access-token validator and the client-assertion check (RFC 7523).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -7,7 +7,21 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::TokenError;
-use crate::keys::Algorithm;
+use crate::keys::{Algorithm, VerifyingKey};
+
+/// The time rules a signed JWT is held to: the current Unix time and the clock leeway.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TimeWindow {
+    pub(crate) now: u64,
+    pub(crate) leeway: u64,
+}
+
+impl TimeWindow {
+    /// The first Unix second at which a token with this `exp` counts as expired.
+    pub(crate) fn expires_at(self, exp: u64) -> u64 {
+        exp.saturating_add(self.leeway)
+    }
+}
 
 /// The header fields we act on. `jku`, `x5u`, `jwk` and the rest are ignored (DESIGN
 /// decision 2); serde skips them without building anything.
@@ -61,6 +75,36 @@ impl<'a> Compact<'a> {
             message,
             signature,
         })
+    }
+
+    /// The check every signed JWT passes before its claims are trusted, in this order: the key
+    /// the `kid` selected exists (`key`), the header `alg` is that key's one algorithm, the
+    /// signature verifies, `exp` has not passed and `nbf` has (both with the window's leeway).
+    pub(crate) fn verify(
+        &self,
+        key: Option<&VerifyingKey>,
+        exp: u64,
+        nbf: Option<u64>,
+        window: TimeWindow,
+    ) -> Result<(), TokenError> {
+        // The key comes from the issuer (or client) and the kid; its algorithm is the only one
+        // accepted (DESIGN decision 2).
+        let key = key.ok_or(TokenError::UnknownKey)?;
+        if key.algorithm() != self.alg {
+            return Err(TokenError::AlgorithmMismatch);
+        }
+        if !key.verify_signature(self.message.as_bytes(), self.signature) {
+            return Err(TokenError::InvalidSignature);
+        }
+        // RFC 7519 §4.1.4: reject on or after exp (+ leeway).
+        if window.now >= window.expires_at(exp) {
+            return Err(TokenError::Expired);
+        }
+        // RFC 7519 §4.1.5: reject before nbf (- leeway).
+        if nbf.is_some_and(|nbf| window.now.saturating_add(window.leeway) < nbf) {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(())
     }
 
     /// Decodes the payload as `T`.
