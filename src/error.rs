@@ -14,6 +14,9 @@ use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
+pub use crate::http_auth::InvalidRequest;
+use crate::http_auth::BearerChallenge;
+
 /// The realm used when none is configured.
 pub const DEFAULT_REALM: &str = "api";
 
@@ -38,21 +41,6 @@ pub enum AuthError {
         /// The scopes the route asks for, space-separated.
         required: Arc<str>,
     },
-}
-
-/// Ways an `Authorization` header can be malformed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum InvalidRequest {
-    /// More than one `Authorization` header.
-    #[error("more than one Authorization header")]
-    DuplicateAuthorization,
-    /// `Bearer` with nothing after it.
-    #[error("empty bearer token")]
-    EmptyToken,
-    /// The credentials are not RFC 6750 `b64token` syntax (or not visible ASCII).
-    #[error("malformed bearer token")]
-    MalformedCredentials,
 }
 
 /// Why a token was rejected. Each variant maps to a short, fixed description.
@@ -152,23 +140,18 @@ impl AuthError {
     /// assert_eq!(AuthError::MissingToken.challenge("api"), r#"Bearer realm="api""#);
     /// ```
     pub fn challenge(&self, realm: &str) -> String {
-        let mut value = format!("Bearer realm=\"{}\"", quote_escape(realm));
-        if let Some(code) = self.error_code() {
-            value.push_str(", error=\"");
-            value.push_str(code);
-            value.push('"');
+        let description = self.description();
+        let scope = match self {
+            AuthError::InsufficientScope { required } => Some(&**required),
+            _ => None,
+        };
+        BearerChallenge {
+            realm,
+            error: self.error_code(),
+            error_description: description.as_deref(),
+            scope,
         }
-        if let Some(description) = self.description() {
-            value.push_str(", error_description=\"");
-            value.push_str(&quote_escape(&description));
-            value.push('"');
-        }
-        if let AuthError::InsufficientScope { required } = self {
-            value.push_str(", scope=\"");
-            value.push_str(&quote_escape(required));
-            value.push('"');
-        }
-        value
+        .to_header_value()
     }
 
     /// Builds the response: RFC 6750 for HTTP callers, a trailers-only gRPC status for
@@ -214,28 +197,6 @@ pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .map(|v| v.as_bytes().starts_with(b"application/grpc"))
         .unwrap_or(false)
-}
-
-// RFC 7230 quoted-string: escape `"` and `\`, drop control characters.
-pub(crate) fn quote_escape(value: &str) -> std::borrow::Cow<'_, str> {
-    if value
-        .chars()
-        .all(|c| c != '"' && c != '\\' && !c.is_control())
-    {
-        return value.into();
-    }
-    let mut out = String::with_capacity(value.len() + 2);
-    for c in value.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out.into()
 }
 
 /// Turns an [`AuthError`] into the response a layer sends back.

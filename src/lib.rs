@@ -41,11 +41,11 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod authorization;
 mod claims;
 #[cfg(feature = "issue")]
 pub mod clients;
 mod error;
+mod http_auth;
 #[cfg(feature = "issue")]
 pub mod issue;
 mod jws;

@@ -69,7 +69,7 @@ impl ReplayGuard for MemoryReplayGuard {
         expires_at: u64,
     ) -> StoreFuture<'a, Result<bool, StoreError>> {
         let result = (|| {
-            let now = crate::keys::ring::unix_now();
+            let now = crate::time::Clock::system().now();
             let mut seen = self
                 .seen
                 .lock()
@@ -179,7 +179,7 @@ mod tests {
     #[tokio::test]
     async fn replay_guard_accepts_each_jti_once() {
         let guard = MemoryReplayGuard::new(2);
-        let later = crate::keys::ring::unix_now() + 60;
+        let later = crate::time::Clock::system().now() + 60;
         assert!(guard.first_use("c", "1", later).await.unwrap());
         assert!(!guard.first_use("c", "1", later).await.unwrap());
         assert!(guard.first_use("d", "1", later).await.unwrap());
@@ -190,7 +190,7 @@ mod tests {
     #[tokio::test]
     async fn expired_entries_make_room() {
         let guard = MemoryReplayGuard::new(1);
-        let past = crate::keys::ring::unix_now() - 1;
+        let past = crate::time::Clock::system().now() - 1;
         assert!(guard.first_use("c", "1", past).await.unwrap());
         assert!(guard.first_use("c", "2", past + 120).await.unwrap());
     }

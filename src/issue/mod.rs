@@ -43,7 +43,6 @@ use zeroize::Zeroizing;
 use crate::claims::Audience;
 use crate::clients::{AuthMethod, Client, ClientStore};
 use crate::keys::KeyRing;
-use crate::keys::ring::unix_now;
 use crate::scope::ScopeSet;
 
 pub use assertion::{MAX_ASSERTION_LIFETIME_SECS, MemoryReplayGuard, ReplayGuard};
@@ -177,7 +176,7 @@ impl TokenIssuer {
             .unwrap_or(self.inner.default_ttl)
             .min(self.inner.max_ttl)
             .as_secs();
-        let iat = unix_now();
+        let iat = crate::time::Clock::system().now();
         let claims = AccessClaims {
             iss: &self.inner.issuer,
             sub: client.id(),
@@ -290,7 +289,7 @@ impl TokenIssuer {
             self.inner.token_endpoint.as_str(),
         ];
         assertion
-            .verify(&client, audiences, unix_now())
+            .verify(&client, audiences, crate::time::Clock::system().now())
             .map_err(fail)?;
         let expires_at = assertion
             .claims

@@ -3,14 +3,11 @@
 
 use std::fmt;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
-use percent_encoding::percent_decode;
 use zeroize::Zeroizing;
 
 use super::response::{OAuthError, OAuthErrorCode};
-use crate::authorization::{HeaderError, authorization};
+use crate::http_auth::{self, BasicError, form_decode};
 
 /// RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion.
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -166,48 +163,17 @@ pub(crate) fn parse(
     Ok((auth, request))
 }
 
-/// RFC 6749 §2.3.1: `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`.
+/// The `Authorization: Basic` credentials, as a token-endpoint error when unusable.
 fn basic_credentials(
     headers: &HeaderMap,
 ) -> Result<Option<(String, Zeroizing<String>)>, OAuthError> {
-    let malformed = || OAuthError::invalid_request("malformed Basic credentials");
-    let (scheme, encoded) = match authorization(headers) {
-        Ok(Some(parts)) => parts,
-        Ok(None) => return Ok(None),
-        Err(HeaderError::Duplicate) => {
-            return Err(OAuthError::invalid_request(
-                "more than one Authorization header",
-            ));
+    http_auth::basic_credentials(headers).map_err(|e| match e {
+        BasicError::Duplicate => OAuthError::invalid_request("more than one Authorization header"),
+        BasicError::Malformed => OAuthError::invalid_request("malformed Basic credentials"),
+        BasicError::OtherScheme => {
+            OAuthError::invalid_request("the token endpoint accepts only Basic authorization")
         }
-        Err(HeaderError::NotAscii) => return Err(malformed()),
-    };
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(OAuthError::invalid_request(
-            "the token endpoint accepts only Basic authorization",
-        ));
-    }
-    let decoded = Zeroizing::new(STANDARD.decode(encoded).map_err(|_| malformed())?);
-    let text = std::str::from_utf8(&decoded).map_err(|_| malformed())?;
-    let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
-    let id = form_decode(id.as_bytes()).ok_or_else(malformed)?;
-    let secret = Zeroizing::new(form_decode(secret.as_bytes()).ok_or_else(malformed)?);
-    if id.is_empty() {
-        return Err(malformed());
-    }
-    Ok(Some((id.to_string(), secret)))
-}
-
-/// `application/x-www-form-urlencoded` decoding that refuses invalid UTF-8 instead of
-/// replacing it.
-fn form_decode(raw: &[u8]) -> Option<String> {
-    let plus_as_space: Vec<u8> = raw
-        .iter()
-        .map(|&b| if b == b'+' { b' ' } else { b })
-        .collect();
-    percent_decode(&plus_as_space)
-        .decode_utf8()
-        .ok()
-        .map(|s| s.into_owned())
+    })
 }
 
 fn parse_form(body: &[u8]) -> Result<Form, OAuthError> {
@@ -280,6 +246,8 @@ pub(crate) fn unsupported_grant() -> OAuthError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
     use http::{HeaderValue, header};
 
     fn basic(value: &str) -> HeaderMap {

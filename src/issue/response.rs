@@ -8,7 +8,7 @@ use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::Full;
 use serde::Serialize;
 
-use crate::error::quote_escape;
+use crate::http_auth::basic_challenge;
 
 /// A successful token response (RFC 6749 §5.1). No refresh token: client credentials have none
 /// (RFC 6749 §4.4.3).
@@ -165,8 +165,7 @@ impl OAuthError {
             headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
         }
         if self.basic_challenge {
-            let value = format!("Basic realm=\"{}\"", quote_escape(realm));
-            if let Ok(value) = HeaderValue::from_str(&value) {
+            if let Ok(value) = HeaderValue::from_str(&basic_challenge(realm)) {
                 headers.insert(header::WWW_AUTHENTICATE, value);
             }
         }

@@ -20,11 +20,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
 use super::{Jwks, KeyError, SigningKey, VerifyingKey};
+use crate::time::Clock;
 
 /// How long a retired key stays published and accepted when no retention is set: the default
 /// maximum token lifetime (1 h) plus the maximum validator leeway (5 min).
@@ -38,19 +39,13 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(3600 + 300);
 pub struct KeyRing {
     state: Arc<ArcSwap<RingState>>,
     retention: Duration,
+    clock: Clock,
 }
 
 struct RingState {
     active: SigningKey,
     /// Retired keys and the Unix time after which they no longer verify.
     retired: Vec<(VerifyingKey, u64)>,
-}
-
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 impl KeyRing {
@@ -62,7 +57,15 @@ impl KeyRing {
                 retired: Vec::new(),
             })),
             retention: DEFAULT_RETENTION,
+            clock: Clock::system(),
         }
+    }
+
+    /// The clock retention is measured with (default the system clock). Set it before the
+    /// ring is cloned: clones keep the clock they were made with.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// How long a key stays published and accepted after [`rotate`](Self::rotate) retires it.
@@ -91,7 +94,7 @@ impl KeyRing {
         if current.active.algorithm().is_symmetric() != next.algorithm().is_symmetric() {
             return Err(KeyError::MixedKeyFamilies);
         }
-        let now = unix_now();
+        let now = self.clock.now();
         let until = now.saturating_add(self.retention.as_secs());
         self.state.rcu(|state| {
             let mut retired: Vec<(VerifyingKey, u64)> = state
@@ -119,7 +122,7 @@ impl KeyRing {
         if state.active.kid() == kid {
             return Some(state.active.verifying_key().clone());
         }
-        let now = unix_now();
+        let now = self.clock.now();
         state
             .retired
             .iter()
@@ -130,7 +133,7 @@ impl KeyRing {
     /// Every live verifying key, the active one first.
     pub fn verifying_keys(&self) -> Vec<VerifyingKey> {
         let state = self.state.load();
-        let now = unix_now();
+        let now = self.clock.now();
         std::iter::once(state.active.verifying_key().clone())
             .chain(
                 state
@@ -151,7 +154,7 @@ impl KeyRing {
     /// then).
     pub(crate) fn only_key(&self) -> Option<VerifyingKey> {
         let state = self.state.load();
-        let now = unix_now();
+        let now = self.clock.now();
         if state.retired.iter().any(|(_, until)| *until > now) {
             None
         } else {

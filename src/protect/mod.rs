@@ -36,15 +36,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{HeaderMap, Request, Response};
+use http::{Request, Response};
 use pin_project_lite::pin_project;
 use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::authorization::{HeaderError, authorization};
+use crate::http_auth::bearer_token;
 use crate::claims::{Claims, ExtraClaims};
-use crate::error::{AuthError, InvalidRequest, OnAuthError, Rfc6750};
+use crate::error::{AuthError, OnAuthError, Rfc6750};
 use crate::scope::ScopeSet;
 use cache::TokenCache;
 
@@ -281,7 +281,7 @@ where
             Ok(Some(token)) => self.layer.authenticate(token).map(Some),
             Ok(None) if self.layer.optional => Ok(None),
             Ok(None) => Err(AuthError::MissingToken),
-            Err(e) => Err(e),
+            Err(e) => Err(AuthError::InvalidRequest(e)),
         };
         match verified {
             Ok(Some(claims)) => {
@@ -297,48 +297,6 @@ where
             }
         }
     }
-}
-
-/// Extracts the token from the `Authorization` header (RFC 6750 §2.1).
-///
-/// `Ok(None)`: no bearer credentials (no header, or another scheme).
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, AuthError> {
-    let (scheme, token) = match authorization(headers) {
-        Ok(Some(parts)) => parts,
-        Ok(None) => return Ok(None),
-        Err(HeaderError::Duplicate) => {
-            return Err(AuthError::InvalidRequest(
-                InvalidRequest::DuplicateAuthorization,
-            ));
-        }
-        Err(HeaderError::NotAscii) => {
-            return Err(AuthError::InvalidRequest(
-                InvalidRequest::MalformedCredentials,
-            ));
-        }
-    };
-    // RFC 7235 §2.1: the scheme name is case-insensitive.
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(None);
-    }
-    if token.is_empty() {
-        return Err(AuthError::InvalidRequest(InvalidRequest::EmptyToken));
-    }
-    if !is_b64token(token) {
-        return Err(AuthError::InvalidRequest(
-            InvalidRequest::MalformedCredentials,
-        ));
-    }
-    Ok(Some(token))
-}
-
-// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-fn is_b64token(token: &str) -> bool {
-    let body = token.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
 }
 
 pin_project! {
@@ -398,47 +356,3 @@ impl<F, B> fmt::Debug for ResponseFuture<F, B> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use http::{HeaderValue, header};
-
-    fn headers(values: &[&[u8]]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for v in values {
-            h.append(header::AUTHORIZATION, HeaderValue::from_bytes(v).unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn parses_bearer_header_forms() {
-        assert_eq!(bearer_token(&headers(&[])), Ok(None));
-        assert_eq!(bearer_token(&headers(&[b"Basic abc"])), Ok(None));
-        assert_eq!(bearer_token(&headers(&[b"Bearerx abc"])), Ok(None));
-        assert_eq!(
-            bearer_token(&headers(&[b"bearer a.b.c"])),
-            Ok(Some("a.b.c"))
-        );
-        assert_eq!(
-            bearer_token(&headers(&[b"BEARER  a.b.c"])),
-            Ok(Some("a.b.c"))
-        );
-        let empty = Err(AuthError::InvalidRequest(InvalidRequest::EmptyToken));
-        assert_eq!(bearer_token(&headers(&[b"Bearer"])), empty);
-        assert_eq!(bearer_token(&headers(&[b"Bearer "])), empty);
-        let bad = Err(AuthError::InvalidRequest(
-            InvalidRequest::MalformedCredentials,
-        ));
-        assert_eq!(bearer_token(&headers(&[b"Bearer a b"])), bad);
-        assert_eq!(bearer_token(&headers(&[b"Bearer a\"b"])), bad);
-        assert_eq!(bearer_token(&headers(&[b"Bearer ="])), bad);
-        assert_eq!(bearer_token(&headers(&[b"Bearer \xff\xfe"])), bad);
-        assert_eq!(
-            bearer_token(&headers(&[b"Bearer a", b"Bearer b"])),
-            Err(AuthError::InvalidRequest(
-                InvalidRequest::DuplicateAuthorization
-            ))
-        );
-    }
-}

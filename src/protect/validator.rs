@@ -333,7 +333,7 @@ impl ValidatorBuilder {
                 require,
                 clock: self
                     .clock
-                    .unwrap_or_else(|| Arc::new(crate::keys::ring::unix_now)),
+                    .unwrap_or_else(|| Arc::new(|| crate::time::Clock::system().now())),
             }),
         })
     }
