@@ -58,18 +58,19 @@ fn bench_protect(c: &mut Criterion) {
         validation.set_issuer(&[ISS]);
         validation.set_audience(&[AUD]);
 
-        let validator = Validator::builder()
-            .issuer(ISS, KeySource::local(KeyRing::new(key.clone())))
-            .audience(AUD)
-            .build()
-            .expect("validator");
+        let validator = |capacity| {
+            Validator::builder()
+                .issuer(ISS, KeySource::local(KeyRing::new(key.clone())))
+                .audience(AUD)
+                .cache_capacity(capacity)
+                .build()
+                .expect("validator")
+        };
         let noop = service_fn(|_req: Request<()>| async {
             Ok::<_, Infallible>(Response::new(String::new()))
         });
-        let mut uncached = BearerAuthLayer::new(validator.clone())
-            .cache_capacity(0)
-            .layer(noop);
-        let mut cached = BearerAuthLayer::new(validator).layer(noop);
+        let mut uncached = BearerAuthLayer::new(validator(0)).layer(noop);
+        let mut cached = BearerAuthLayer::new(validator(10_000)).layer(noop);
         let header = HeaderValue::from_str(&format!("Bearer {token}")).expect("header");
 
         let mut group = c.benchmark_group(format!("protect/{alg}"));

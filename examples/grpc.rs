@@ -61,9 +61,8 @@ use tonic::{IntoRequest, Status};
 use tonic_prost::ProstCodec;
 use tower::ServiceBuilder;
 use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, SigningKey};
-use tower_client_credentials::{
-    BearerAuth, BearerAuthLayer, Claims, RequireScope, RequireScopeLayer, Validator,
-};
+use tower_client_credentials::protect::{BearerAuth, RequireScope};
+use tower_client_credentials::{BearerAuthLayer, Claims, RequireScopeLayer, Validator};
 
 /// The issuer the example's tokens name and its validator trusts.
 const ISSUER: &str = "https://auth.example.com";

@@ -29,6 +29,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .issuer(ISSUER, KeySource::local(ring.clone()))
         .audience("load")
         .build()?;
+    // The same checks with the verified-token cache off: every request verifies a signature.
+    let uncached = Validator::builder()
+        .issuer(ISSUER, KeySource::local(ring.clone()))
+        .audience("load")
+        .cache_capacity(0)
+        .build()?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
@@ -43,12 +49,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .merge(
             Router::new()
                 .route("/auth", get(hello))
-                .layer(BearerAuthLayer::new(validator.clone())),
+                .layer(BearerAuthLayer::new(validator)),
         )
         .merge(
             Router::new()
                 .route("/auth-uncached", get(hello))
-                .layer(BearerAuthLayer::new(validator).cache_capacity(0)),
+                .layer(BearerAuthLayer::new(uncached)),
         );
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3100".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;

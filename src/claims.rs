@@ -11,7 +11,7 @@ pub type ExtraClaims = serde_json::Map<String, serde_json::Value>;
 
 /// The verified claims of an access token.
 ///
-/// [`BearerAuth`](crate::BearerAuth) puts an `Arc<Claims<E>>` into the request extensions;
+/// [`BearerAuth`](crate::protect::BearerAuth) puts an `Arc<Claims<E>>` into the request extensions;
 /// with the `axum` feature, handlers take `Claims<E>` (or `Option<Claims<E>>`) directly.
 /// Claims this struct does not name are flattened into `extra` (`E`), so a deployment with
 /// custom claims can use its own type:

@@ -9,16 +9,11 @@
 //!
 //! Descriptions are fixed phrases: no token, claim value or key material ever appears in them.
 
-use std::fmt;
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
-pub use crate::http_auth::InvalidRequest;
-use crate::http_auth::BearerChallenge;
-
-/// The realm used when none is configured.
-pub const DEFAULT_REALM: &str = "api";
+use crate::http_auth::{BearerChallenge, InvalidRequest};
 
 /// Why a request failed authentication or authorization.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,6 +86,12 @@ pub enum TokenError {
     KeysUnavailable,
 }
 
+impl From<TokenError> for AuthError {
+    fn from(error: TokenError) -> Self {
+        AuthError::InvalidToken(error)
+    }
+}
+
 impl AuthError {
     /// The HTTP status of this error's RFC 6750 response.
     pub fn status(&self) -> StatusCode {
@@ -131,7 +132,8 @@ impl AuthError {
     /// The `WWW-Authenticate` challenge for this error (RFC 6750 §3).
     ///
     /// ```
-    /// use tower_client_credentials::{AuthError, TokenError};
+    /// use tower_client_credentials::AuthError;
+    /// use tower_client_credentials::protect::TokenError;
     /// let e = AuthError::InvalidToken(TokenError::Expired);
     /// assert_eq!(
     ///     e.challenge("api"),
@@ -199,96 +201,9 @@ pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
-/// Turns an [`AuthError`] into the response a layer sends back.
-///
-/// The default, [`Rfc6750`], answers as RFC 6750 says (and with gRPC statuses to gRPC callers).
-/// Supply your own to change the body or add headers; any `Fn(&AuthError, &HeaderMap) ->
-/// Response<B>` closure works:
-///
-/// ```
-/// use http::{HeaderMap, Response};
-/// use tower_client_credentials::{AuthError, BearerAuthLayer, Validator};
-///
-/// fn json_errors(error: &AuthError, headers: &HeaderMap) -> Response<String> {
-///     let mut response: Response<String> = error.to_response("api", headers);
-///     *response.body_mut() = format!(r#"{{"error":"{}"}}"#, error.error_code().unwrap_or("unauthorized"));
-///     response
-/// }
-/// # fn make(validator: Validator) {
-/// let layer = BearerAuthLayer::new(validator).on_error(json_errors);
-/// # }
-/// ```
-pub trait OnAuthError<B> {
-    /// Builds the response for `error`; `request_headers` are the rejected request's headers.
-    fn on_auth_error(&self, error: &AuthError, request_headers: &HeaderMap) -> Response<B>;
-}
-
-/// The default [`OnAuthError`]: RFC 6750 challenges with an empty body, gRPC statuses for gRPC
-/// callers.
-#[derive(Clone)]
-pub struct Rfc6750 {
-    realm: Arc<str>,
-}
-
-impl Rfc6750 {
-    /// Uses `realm` in every challenge.
-    pub fn new(realm: impl Into<Arc<str>>) -> Self {
-        Rfc6750 {
-            realm: realm.into(),
-        }
-    }
-
-    /// The configured realm.
-    pub fn realm(&self) -> &str {
-        &self.realm
-    }
-}
-
-impl Default for Rfc6750 {
-    fn default() -> Self {
-        Rfc6750::new(DEFAULT_REALM)
-    }
-}
-
-impl fmt::Debug for Rfc6750 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Rfc6750")
-            .field("realm", &self.realm)
-            .finish()
-    }
-}
-
-impl<B: Default> OnAuthError<B> for Rfc6750 {
-    fn on_auth_error(&self, error: &AuthError, request_headers: &HeaderMap) -> Response<B> {
-        error.to_response(&self.realm, request_headers)
-    }
-}
-
-impl<B, F> OnAuthError<B> for F
-where
-    F: Fn(&AuthError, &HeaderMap) -> Response<B>,
-{
-    fn on_auth_error(&self, error: &AuthError, request_headers: &HeaderMap) -> Response<B> {
-        self(error, request_headers)
-    }
-}
-
-#[cfg(feature = "axum")]
-impl axum::response::IntoResponse for AuthError {
-    fn into_response(self) -> axum::response::Response {
-        self.to_response(DEFAULT_REALM, &HeaderMap::new())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn realm_is_escaped() {
-        let v = AuthError::MissingToken.challenge("a\"b\\c\n");
-        assert_eq!(v, r#"Bearer realm="a\"b\\c""#);
-    }
 
     #[test]
     fn insufficient_scope_names_scopes() {

@@ -55,18 +55,13 @@ mod random;
 mod scope;
 pub mod time;
 
+// The vocabulary both halves share, and the types the README names, live at the root; every
+// other public item has its one path in its module.
 pub use claims::{Audience, Claims, ExtraClaims};
-#[cfg(feature = "issue")]
-pub use clients::{
-    AuthMethod, Client, ClientBuilder, ClientSecret, ClientStore, MemoryClientStore,
-};
-pub use error::{AuthError, DEFAULT_REALM, InvalidRequest, OnAuthError, Rfc6750, TokenError};
-#[cfg(feature = "issue")]
-pub use issue::{ClientCredentialsTokenService, TokenIssuer};
-pub use protect::{
-    BearerAuth, BearerAuthLayer, RequireScope, RequireScopeLayer, ResponseFuture, TokenType,
-    Validator, ValidatorBuilder,
-};
+pub use error::AuthError;
+pub use protect::bearer::BearerAuthLayer;
+pub use protect::require_scope::RequireScopeLayer;
+pub use protect::validator::Validator;
 pub use scope::{Scope, ScopeError, ScopeSet};
 
 // Compile and run the README's examples as doctests so they cannot rot.

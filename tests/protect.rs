@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
 use serde_json::{Value, json};
 use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, SigningKey};
+use tower_client_credentials::time::{Clock, ManualClock};
 use tower_client_credentials::{BearerAuthLayer, Claims, RequireScopeLayer, Validator};
 
 async fn whoami(claims: Claims) -> Json<Value> {
@@ -72,7 +73,7 @@ async fn fixture() -> Fixture {
     Fixture {
         base,
         key,
-        http: reqwest::Client::new(),
+        http: http(),
     }
 }
 
@@ -295,7 +296,7 @@ async fn hs256_signed_with_public_key_bytes_is_rejected() {
         public_bytes.resize(public_bytes.len().max(32), b' ');
         let hs = SigningKey::hmac(&public_bytes, victim.kid()).expect("hmac key");
         let t = token(&hs, &access_claims("svc", "admin"));
-        let response = reqwest::Client::new()
+        let response = http()
             .get(format!("{base}/whoami"))
             .bearer_auth(&t)
             .send()
@@ -367,11 +368,11 @@ async fn exp_exactly_at_the_leeway_boundary() {
         .issuer(ISSUER, KeySource::local(KeyRing::new(key.clone())))
         .audience(AUDIENCE)
         .leeway(std::time::Duration::from_secs(30))
-        .clock(|| NOW)
+        .clock(Clock::from_fn(|| NOW))
         .build()
         .expect("config");
     let base = serve(app(validator)).await;
-    let http = reqwest::Client::new();
+    let http = http();
     let call = |exp: u64| {
         let mut claims = access_claims("svc", "");
         claims["exp"] = json!(exp);
@@ -565,7 +566,7 @@ async fn every_algorithm_is_accepted_with_its_own_key() {
         )
         .expect("json");
         assert_eq!(header["alg"], alg.as_str());
-        let response = reqwest::Client::new()
+        let response = http()
             .get(format!("{base}/reports"))
             .bearer_auth(&t)
             .send()
@@ -614,7 +615,7 @@ async fn grpc_callers_get_grpc_statuses() {
     assert_eq!(response.text().await.expect("body"), "");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parallel_requests_each_see_their_own_claims() {
     let f = fixture().await;
     let mut tasks = Vec::new();
@@ -647,19 +648,13 @@ async fn parallel_requests_each_see_their_own_claims() {
 
 #[tokio::test]
 async fn cached_token_is_rejected_once_it_expires() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
     const START: u64 = 1_900_000_000;
-    let clock = Arc::new(AtomicU64::new(START));
+    let clock = ManualClock::new(START);
     let key = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
     let validator = Validator::builder()
         .issuer(ISSUER, KeySource::local(KeyRing::new(key.clone())))
         .audience(AUDIENCE)
-        .clock({
-            let clock = clock.clone();
-            move || clock.load(Ordering::SeqCst)
-        })
+        .clock(clock.clock())
         .build()
         .expect("config");
     let base = serve(app(validator)).await;
@@ -667,7 +662,7 @@ async fn cached_token_is_rejected_once_it_expires() {
     claims["iat"] = json!(START);
     claims["exp"] = json!(START + 60);
     let t = token(&key, &claims);
-    let http = reqwest::Client::new();
+    let http = http();
     let call = || async {
         parts(
             http.get(format!("{base}/whoami"))
@@ -680,9 +675,181 @@ async fn cached_token_is_rejected_once_it_expires() {
     };
     assert_eq!(call().await.0, 200);
     assert_eq!(call().await.0, 200); // served from the cache
-    clock.store(START + 60 + 30, Ordering::SeqCst); // exp + default leeway
+    clock.set(START + 60 + 30); // exp + default leeway
     assert_eq!(
         call().await,
         (401, invalid_token("the token has expired"), String::new())
     );
+}
+
+/// A router whose bearer layer sets `realm` and, optionally, a custom error handler.
+fn realm_app(validator: Validator, realm: &str) -> Router {
+    let protected = Router::new()
+        .route(
+            "/reports",
+            get(whoami).layer(RequireScopeLayer::all(["reports:read"])),
+        )
+        .layer(BearerAuthLayer::new(validator.clone()).realm(realm));
+    // An optional layer in front of a handler that insists on claims: the extractor rejects.
+    let extractor = Router::new()
+        .route("/strict", get(whoami))
+        .layer(BearerAuthLayer::optional(validator).realm(realm));
+    protected.merge(extractor)
+}
+
+#[tokio::test]
+async fn one_realm_reaches_the_bearer_layer_the_scope_layer_and_the_extractor() {
+    let key = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
+    let base = serve(realm_app(validator_for(&key), "reports")).await;
+    let get = |path: &str, token: Option<String>| {
+        let mut req = http().get(format!("{base}{path}"));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        async move { parts(req.send().await.expect("request")).await }
+    };
+    let bare = Some(r#"Bearer realm="reports""#.to_owned());
+    assert_eq!(
+        get("/reports", None).await,
+        (401, bare.clone(), String::new())
+    );
+    let writer = token(&key, &access_claims("svc", "reports:write"));
+    assert_eq!(
+        get("/reports", Some(writer)).await,
+        (
+            403,
+            Some(
+                r#"Bearer realm="reports", error="insufficient_scope", scope="reports:read""#
+                    .to_owned()
+            ),
+            String::new()
+        )
+    );
+    assert_eq!(get("/strict", None).await, (401, bare, String::new()));
+    let reader = token(&key, &access_claims("svc", "reports:read"));
+    assert_eq!(get("/strict", Some(reader)).await.0, 200);
+}
+
+#[tokio::test]
+async fn custom_error_handler_survives_a_later_realm_and_sees_it() {
+    use tower_client_credentials::protect::Rejection;
+
+    fn json_error(rejection: &Rejection<'_>) -> axum::response::Response {
+        let mut response: axum::response::Response = rejection.to_response();
+        let body = format!(
+            r#"{{"error":"{}","realm":"{}"}}"#,
+            rejection.error().error_code().unwrap_or("unauthorized"),
+            rejection.realm()
+        );
+        *response.body_mut() = axum::body::Body::from(body);
+        response
+    }
+
+    let key = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
+    let app = Router::new().route("/whoami", get(whoami)).layer(
+        BearerAuthLayer::new(validator_for(&key))
+            .on_error(json_error)
+            .realm("x"),
+    );
+    let base = serve(app).await;
+    let response = http()
+        .get(format!("{base}/whoami"))
+        .bearer_auth("a.b.c")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        parts(response).await,
+        (
+            401,
+            Some(
+                r#"Bearer realm="x", error="invalid_token", error_description="the token is malformed""#
+                    .to_owned()
+            ),
+            r#"{"error":"invalid_token","realm":"x"}"#.to_owned()
+        )
+    );
+}
+
+mod fetched_keys {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    use tower_client_credentials::keys::{KeyFuture, KeyProvider, VerifyingKey};
+
+    /// Keys that arrive only after a (slow) fetch, as from a remote JWKS.
+    struct SlowSource {
+        key: VerifyingKey,
+        fetches: Arc<AtomicUsize>,
+    }
+
+    impl KeyProvider for SlowSource {
+        fn find(&self, _kid: Option<&str>) -> Option<VerifyingKey> {
+            None
+        }
+
+        fn fetch(&self, kid: Option<&str>) -> Option<KeyFuture> {
+            self.fetches.fetch_add(1, Ordering::SeqCst);
+            let key = self.key.clone();
+            let wanted = kid.map(str::to_owned);
+            Some(Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok((wanted.as_deref() == Some(key.kid())).then_some(key))
+            }))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_key_fetched_while_the_request_waits_lets_it_through_and_the_cache_keeps_it() {
+        let key = SigningKey::generate(Algorithm::ES256).expect("keygen");
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let source = SlowSource {
+            key: key.verifying_key().clone(),
+            fetches: fetches.clone(),
+        };
+        let validator = Validator::builder()
+            .issuer(ISSUER, KeySource::provider(source))
+            .audience(AUDIENCE)
+            .build()
+            .expect("config");
+        let base = serve(app(validator)).await;
+        let good = token(&key, &access_claims("svc", "reports:read"));
+        for _ in 0..2 {
+            let response = http()
+                .get(format!("{base}/reports"))
+                .bearer_auth(&good)
+                .send()
+                .await
+                .expect("request");
+            let (status, challenge, body) = parts(response).await;
+            assert_eq!((status, challenge), (200, None));
+            assert_eq!(
+                serde_json::from_str::<Value>(&body).expect("json")["sub"],
+                "svc"
+            );
+        }
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            1,
+            "the second request hit the cache"
+        );
+
+        let stranger = SigningKey::generate(Algorithm::ES256).expect("keygen");
+        let forged = token(&stranger, &access_claims("svc", "reports:read"));
+        let response = http()
+            .get(format!("{base}/reports"))
+            .bearer_auth(&forged)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(
+            parts(response).await,
+            (
+                401,
+                invalid_token("the signing key is not known"),
+                String::new()
+            )
+        );
+    }
 }

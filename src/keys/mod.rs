@@ -17,8 +17,8 @@
 //! ```
 
 mod generate;
-pub mod jwks;
-pub mod ring;
+mod jwks;
+mod ring;
 mod signing;
 mod source;
 mod verifying;
@@ -28,10 +28,11 @@ use std::str::FromStr;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 
-pub use jwks::Jwks;
-pub use ring::KeyRing;
+pub use jwks::{Jwks, MAX_JWKS_BYTES};
+pub use ring::{DEFAULT_RETENTION, KeyRing};
 pub use signing::SigningKey;
-pub use source::KeySource;
+pub(crate) use source::KeyLookup;
+pub use source::{KeyFuture, KeyProvider, KeySource};
 pub use verifying::VerifyingKey;
 
 /// The signature algorithms this crate signs and verifies with.
@@ -128,6 +129,9 @@ pub enum KeyError {
     /// Symmetric (HS256) and asymmetric keys were mixed for one issuer.
     #[error("HS256 keys cannot be mixed with asymmetric keys for one issuer")]
     MixedKeyFamilies,
+    /// A [`KeyProvider`] could not obtain its keys (the source is down, or sent garbage).
+    #[error("the keys could not be obtained")]
+    Unavailable,
 }
 
 /// The key a token's `kid` names among `keys`. Without a `kid`, the only key, when there is

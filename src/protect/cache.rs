@@ -1,4 +1,5 @@
-//! The verified-token cache (DESIGN decision 4).
+//! The verified-token cache (DESIGN decision 4), owned by the validator so that every caller
+//! (layers, extractors, gRPC, direct `verify` calls) shares one result and one place can evict.
 //!
 //! Machine clients reuse one token for minutes, so re-verifying its signature on every request
 //! is wasted work. Entries are keyed by the SHA-256 of the whole token (so only the exact bytes
@@ -11,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::claims::Claims;
 
-/// Default number of verified tokens kept per layer.
+/// Default number of verified tokens a [`Validator`](crate::Validator) remembers.
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 
 pub(crate) struct TokenCache<E> {
@@ -59,5 +60,18 @@ impl<E> TokenCache<E> {
 
     pub(crate) fn insert(&self, key: CacheKey, claims: Arc<Claims<E>>, expires_at: u64) {
         self.entries.insert(key, Entry { claims, expires_at });
+    }
+
+    /// Forgets every verified token.
+    pub(crate) fn clear(&self) {
+        self.entries.clear();
+    }
+
+    pub(crate) fn capacity(&self) -> u64 {
+        self.entries.capacity()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
     }
 }

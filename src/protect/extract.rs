@@ -1,30 +1,42 @@
 //! axum extractors: handlers take [`Claims<E>`] or `Option<Claims<E>>`.
 //!
-//! `Claims<E>` rejects with the RFC 6750 401 when the request carries no verified claims (the
-//! route is not behind [`BearerAuthLayer`](super::BearerAuthLayer), or the layer is optional and
-//! no token came); `Option<Claims<E>>` is `None` then.
+//! `Claims<E>` rejects with [`ClaimsRejection`] (the RFC 6750 401, with the realm of the
+//! [`BearerAuthLayer`](crate::BearerAuthLayer) in front) when the request carries no verified
+//! claims: the route is not behind a `BearerAuthLayer`, or the layer is optional and no token
+//! came. `Option<Claims<E>>` is `None` then.
 
+use std::fmt;
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
+use super::AuthContext;
+use super::on_error::Challenge;
 use crate::claims::Claims;
-use crate::error::AuthError;
+use crate::error::{AuthError, is_grpc};
 
 impl<S, E> FromRequestParts<S> for Claims<E>
 where
     S: Send + Sync,
     E: Clone + Send + Sync + 'static,
 {
-    type Rejection = AuthError;
+    type Rejection = ClaimsRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
+        if let Some(claims) = parts.extensions.get::<Arc<Claims<E>>>() {
+            return Ok(Claims::clone(claims));
+        }
+        let challenge = parts
             .extensions
-            .get::<Arc<Claims<E>>>()
-            .map(|claims| Claims::clone(claims))
-            .ok_or(AuthError::MissingToken)
+            .get::<AuthContext>()
+            .map(|context| context.challenge.clone())
+            .unwrap_or_default();
+        Err(ClaimsRejection {
+            challenge,
+            grpc: is_grpc(&parts.headers),
+        })
     }
 }
 
@@ -43,5 +55,45 @@ where
             .extensions
             .get::<Arc<Claims<E>>>()
             .map(|claims| Claims::clone(claims)))
+    }
+}
+
+/// The rejection of the [`Claims`] extractor: the request has no verified claims. Answers 401
+/// with `WWW-Authenticate: Bearer realm="…"` (the bearer layer's realm), or gRPC status 16.
+#[derive(Clone)]
+pub struct ClaimsRejection {
+    challenge: Challenge,
+    grpc: bool,
+}
+
+impl ClaimsRejection {
+    /// The realm of the challenge.
+    pub fn realm(&self) -> &str {
+        self.challenge.realm()
+    }
+}
+
+impl fmt::Debug for ClaimsRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClaimsRejection")
+            .field("realm", &self.realm())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for ClaimsRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the request carries no verified bearer token")
+    }
+}
+
+impl std::error::Error for ClaimsRejection {}
+
+impl IntoResponse for ClaimsRejection {
+    fn into_response(self) -> Response {
+        if self.grpc {
+            return AuthError::MissingToken.to_grpc_response();
+        }
+        AuthError::MissingToken.to_response(self.realm(), &http::HeaderMap::new())
     }
 }

@@ -1,27 +1,34 @@
 //! [`RequireScopeLayer`]: answers 403 `insufficient_scope` unless the verified token carries
 //! the scopes a route needs.
 //!
-//! Place it inside (after) [`BearerAuthLayer`](super::BearerAuthLayer). A request that reaches
-//! it without verified claims (an optional `BearerAuthLayer` and no token, or a layer order
-//! mistake) gets a 401, never a pass.
+//! Place it inside (after) [`BearerAuthLayer`](crate::BearerAuthLayer), whose realm its
+//! challenges use. A request that reaches it without verified claims (an optional
+//! `BearerAuthLayer` and no token, or a layer order mistake) gets a 401, never a pass.
 //!
 //! ```
 //! use tower_client_credentials::RequireScopeLayer;
 //!
 //! let read = RequireScopeLayer::all(["reports:read"]);
 //! let admin_or_auditor = RequireScopeLayer::any(["admin", "audit:read"]);
+//! // Scopes from configuration: a typed error instead of a panic.
+//! assert!(RequireScopeLayer::try_all(["reports read"]).is_err());
 //! ```
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{GrantedScope, ResponseFuture};
-use crate::error::{AuthError, OnAuthError, Rfc6750};
+use super::AuthContext;
+use super::on_error::{Challenge, OnAuthError, Rejection, Rfc6750};
+use crate::error::AuthError;
+use crate::scope::{Scope, ScopeError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -32,7 +39,8 @@ enum Mode {
 #[derive(Debug)]
 struct Rule {
     mode: Mode,
-    scopes: Vec<String>,
+    /// In the order given, which the challenge repeats.
+    scopes: Vec<Scope>,
     /// The `scope` attribute of the challenge, space-separated (RFC 6750 §3).
     challenge: Arc<str>,
 }
@@ -45,7 +53,37 @@ pub struct RequireScopeLayer<H = Rfc6750> {
 
 impl RequireScopeLayer {
     /// Every one of `scopes` is required.
+    ///
+    /// # Panics
+    ///
+    /// When `scopes` is empty (the rule would let every token through) or a scope is not an
+    /// RFC 6749 §3.3 scope token (it could never match): both are programming mistakes in a
+    /// static route table. Use [`try_all`](Self::try_all) for scopes read from configuration.
+    #[track_caller]
     pub fn all<I, T>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        Self::try_all(scopes).unwrap_or_else(|e| panic!("RequireScopeLayer::all: {e}"))
+    }
+
+    /// At least one of `scopes` is required.
+    ///
+    /// # Panics
+    ///
+    /// As [`all`](Self::all); use [`try_any`](Self::try_any) for scopes from configuration.
+    #[track_caller]
+    pub fn any<I, T>(scopes: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        Self::try_any(scopes).unwrap_or_else(|e| panic!("RequireScopeLayer::any: {e}"))
+    }
+
+    /// Every one of `scopes` is required; an empty list or an invalid scope is an error.
+    pub fn try_all<I, T>(scopes: I) -> Result<Self, ScopeError>
     where
         I: IntoIterator<Item = T>,
         T: Into<String>,
@@ -53,8 +91,8 @@ impl RequireScopeLayer {
         Self::with_mode(Mode::All, scopes)
     }
 
-    /// At least one of `scopes` is required.
-    pub fn any<I, T>(scopes: I) -> Self
+    /// At least one of `scopes` is required; an empty list or an invalid scope is an error.
+    pub fn try_any<I, T>(scopes: I) -> Result<Self, ScopeError>
     where
         I: IntoIterator<Item = T>,
         T: Into<String>,
@@ -62,31 +100,34 @@ impl RequireScopeLayer {
         Self::with_mode(Mode::Any, scopes)
     }
 
-    fn with_mode<I, T>(mode: Mode, scopes: I) -> Self
+    fn with_mode<I, T>(mode: Mode, scopes: I) -> Result<Self, ScopeError>
     where
         I: IntoIterator<Item = T>,
         T: Into<String>,
     {
-        let scopes: Vec<String> = scopes.into_iter().map(Into::into).collect();
-        let challenge = scopes.join(" ").into();
-        RequireScopeLayer {
+        let scopes = scopes
+            .into_iter()
+            .map(|scope| Scope::new(scope))
+            .collect::<Result<Vec<_>, _>>()?;
+        if scopes.is_empty() {
+            return Err(ScopeError::Empty);
+        }
+        let names: Vec<&str> = scopes.iter().map(Scope::as_str).collect();
+        let challenge = names.join(" ").into();
+        Ok(RequireScopeLayer {
             rule: Arc::new(Rule {
                 mode,
                 scopes,
                 challenge,
             }),
-            on_error: Rfc6750::default(),
-        }
+            on_error: Rfc6750,
+        })
     }
 }
 
 impl<H> RequireScopeLayer<H> {
-    /// Uses `realm` in the RFC 6750 challenges (default `"api"`).
-    pub fn realm(self, realm: impl Into<Arc<str>>) -> RequireScopeLayer<Rfc6750> {
-        self.on_error(Rfc6750::new(realm))
-    }
-
-    /// Replaces the error responses; see [`OnAuthError`].
+    /// Replaces the error responses; see [`OnAuthError`]. The realm is the one set on the
+    /// [`BearerAuthLayer`](crate::BearerAuthLayer) in front.
     pub fn on_error<H2>(self, on_error: H2) -> RequireScopeLayer<H2> {
         RequireScopeLayer {
             rule: self.rule,
@@ -172,7 +213,7 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = RequireScopeFuture<S::Future, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -180,29 +221,124 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let rule = &self.layer.rule;
-        let outcome = match req.extensions().get::<GrantedScope>() {
-            None => Err(AuthError::MissingToken),
-            Some(GrantedScope(claims)) => {
-                let granted = claims.scope();
+        let context = req.extensions().get::<AuthContext>();
+        let granted = context.and_then(|c| c.scope.as_ref()).map(|s| s.scope());
+        let error = match granted {
+            None => AuthError::MissingToken,
+            Some(granted) => {
                 let ok = match rule.mode {
                     Mode::All => granted.contains_all(&rule.scopes),
                     Mode::Any => granted.contains_any(&rule.scopes),
                 };
                 if ok {
-                    Ok(())
-                } else {
-                    Err(AuthError::InsufficientScope {
-                        required: rule.challenge.clone(),
-                    })
+                    return RequireScopeFuture::inner(self.inner.call(req));
+                }
+                AuthError::InsufficientScope {
+                    required: rule.challenge.clone(),
                 }
             }
         };
-        match outcome {
-            Ok(()) => ResponseFuture::inner(self.inner.call(req)),
-            Err(error) => {
-                tracing::debug!(%error, "scope check failed");
-                ResponseFuture::error(self.layer.on_error.on_auth_error(&error, req.headers()))
+        tracing::debug!(%error, "scope check failed");
+        let fallback;
+        let challenge = match context {
+            Some(context) => &context.challenge,
+            None => {
+                fallback = Challenge::default();
+                &fallback
             }
+        };
+        let rejection = Rejection::new(&error, challenge, req.headers());
+        RequireScopeFuture::error(self.layer.on_error.on_auth_error(&rejection))
+    }
+}
+
+pin_project! {
+    /// The response future of [`RequireScope`]: the inner service's future, or an error
+    /// response ready at once.
+    pub struct RequireScopeFuture<F, B> {
+        #[pin]
+        kind: Kind<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<F, B> {
+        Inner { #[pin] future: F },
+        Error { response: Option<Response<B>> },
+    }
+}
+
+impl<F, B> RequireScopeFuture<F, B> {
+    fn inner(future: F) -> Self {
+        RequireScopeFuture {
+            kind: Kind::Inner { future },
         }
+    }
+
+    fn error(response: Response<B>) -> Self {
+        RequireScopeFuture {
+            kind: Kind::Error {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl<F, B, Err> Future for RequireScopeFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, Err>>,
+{
+    type Output = Result<Response<B>, Err>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner { future } => future.poll(cx),
+            KindProj::Error { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                // Polled again after completion: a caller bug, not an input problem.
+                None => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl<F, B> fmt::Debug for RequireScopeFuture<F, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequireScopeFuture").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_or_empty_scope_lists_are_refused() {
+        assert_eq!(
+            RequireScopeLayer::try_all(["a b"]).unwrap_err(),
+            ScopeError::InvalidCharacter
+        );
+        assert_eq!(
+            RequireScopeLayer::try_any([""]).unwrap_err(),
+            ScopeError::Empty
+        );
+        assert_eq!(
+            RequireScopeLayer::try_all(Vec::<String>::new()).unwrap_err(),
+            ScopeError::Empty
+        );
+        assert!(RequireScopeLayer::try_any(["a", "b:c"]).is_ok());
+    }
+
+    #[test]
+    #[should_panic(expected = "RequireScopeLayer::all")]
+    fn all_panics_on_a_scope_with_a_space() {
+        let _ = RequireScopeLayer::all(["reports read"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "RequireScopeLayer::any")]
+    fn any_panics_on_an_empty_list() {
+        let _ = RequireScopeLayer::any(Vec::<&str>::new());
     }
 }

@@ -1,9 +1,12 @@
-//! [`Validator`]: checks one access token, completely, before anything trusts it.
+//! [`Validator`]: checks one access token, completely, before anything trusts it; remembers the
+//! tokens it verified.
 //!
 //! ```
 //! use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, SigningKey};
 //! use tower_client_credentials::Validator;
 //!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let ring = KeyRing::new(SigningKey::generate(Algorithm::EdDSA)?);
 //! let validator = Validator::builder()
 //!     .issuer("https://auth.example.com", KeySource::local(ring.clone()))
@@ -15,21 +18,28 @@
 //!     "iss": "https://auth.example.com", "sub": "svc", "aud": "reports-api",
 //!     "exp": now + 60, "iat": now, "jti": "1", "client_id": "svc", "scope": "reports:read",
 //! }))?;
-//! let claims = validator.verify::<tower_client_credentials::ExtraClaims>(&token)?;
+//! let claims = validator.verify(&token).await?;
 //! assert_eq!(claims.sub, "svc");
-//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! # Ok(()) }
 //! ```
 
 use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::claims::Claims;
+use super::cache::{DEFAULT_CACHE_CAPACITY, TokenCache};
+use super::rules::{IssuerRules, Required, TokenType, TrustedIssuer};
+use crate::claims::{Claims, ExtraClaims};
 use crate::error::TokenError;
-use crate::jws::Compact;
-use crate::keys::KeySource;
+use crate::jws::{Compact, TimeWindow};
+use crate::keys::{KeyLookup, VerifyingKey};
+use crate::time::Clock;
 
 /// Default clock leeway for `exp` and `nbf`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
@@ -38,161 +48,161 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// Default maximum token length, checked before any decoding.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 
-/// A source of the current Unix time in seconds.
-type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// Checks access tokens: size, structure, `crit`, `typ`, issuer, key by `kid`, algorithm from
-/// the key, signature, `exp`/`nbf` with leeway, audience and required claims.
+/// Checks access tokens: size, structure, `crit`, issuer, `typ`, key by `kid`, algorithm from
+/// the key, signature, `exp`/`nbf` with leeway, audience and required claims, each against the
+/// rules of the issuer the token names. Claims the crate does not name are deserialised into
+/// `E` (a JSON map by default; see [`ValidatorBuilder::claims`]).
+///
+/// Verified tokens are remembered (up to [`DEFAULT_CACHE_CAPACITY`], keyed by the token's
+/// SHA-256, never past `exp` plus leeway), so a client that reuses its token pays for the
+/// signature check once. Clones share the cache: give the same validator to every layer,
+/// extractor and gRPC service that should share it.
 ///
 /// Built once with [`Validator::builder`]; cheap to clone (one `Arc`).
-#[derive(Clone)]
-pub struct Validator {
-    inner: Arc<Inner>,
+pub struct Validator<E = ExtraClaims> {
+    inner: Arc<Inner<E>>,
 }
 
-struct Inner {
-    issuers: Vec<(String, KeySource)>,
-    audiences: Vec<String>,
+struct Inner<E> {
+    issuers: Box<[IssuerRules]>,
     leeway: u64,
-    typ: TokenType,
     max_token_bytes: usize,
-    require: Required,
     clock: Clock,
+    cache: Option<TokenCache<E>>,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct Required {
-    iat: bool,
-    nbf: bool,
-    jti: bool,
-    client_id: bool,
-}
-
-/// Which JOSE header `typ` the validator accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TokenType {
-    /// RFC 9068 access tokens: `at+jwt` or `application/at+jwt` (case-insensitive), and the
-    /// RFC 9068 claims `iat`, `jti` and `client_id` are required. The default.
-    AccessToken,
-    /// Exactly this `typ` (case-insensitive, with or without the `application/` prefix).
-    Exact(String),
-    /// Any `typ`, or none: plain JWTs from an identity provider that does not follow RFC 9068.
-    Any,
-}
-
-impl TokenType {
-    fn accepts(&self, typ: Option<&str>) -> bool {
-        let wanted = match self {
-            TokenType::Any => return true,
-            TokenType::AccessToken => "at+jwt",
-            TokenType::Exact(t) => t.as_str(),
-        };
-        // RFC 7515 §4.1.9: media types compare case-insensitively, `application/` optional.
-        typ.is_some_and(|typ| {
-            strip_application(typ).eq_ignore_ascii_case(strip_application(wanted))
-        })
+impl<E> Clone for Validator<E> {
+    fn clone(&self) -> Self {
+        Validator {
+            inner: self.inner.clone(),
+        }
     }
 }
 
-fn strip_application(media_type: &str) -> &str {
-    match media_type.get(..12) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &media_type[12..],
-        _ => media_type,
-    }
-}
-
-/// A validator configuration mistake, reported by [`ValidatorBuilder::build`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// No trusted issuer was configured.
-    #[error("at least one issuer is required")]
-    NoIssuer,
-    /// An issuer was configured twice, or with an empty name.
-    #[error("issuer names must be non-empty and unique")]
-    BadIssuer,
-    /// No audience was configured: a token for any service would be accepted.
-    #[error("at least one audience is required")]
-    NoAudience,
-    /// Leeway above [`MAX_LEEWAY`].
-    #[error("leeway may be at most 300 seconds")]
-    LeewayTooLarge,
-    /// A zero maximum token size.
-    #[error("the maximum token size must be positive")]
-    BadMaxSize,
-    /// A required-claim name the validator does not know.
-    #[error("unknown required claim (known: iat, nbf, jti, client_id)")]
-    UnknownClaim,
-}
-
-/// Builds a [`Validator`].
-#[must_use]
-pub struct ValidatorBuilder {
-    issuers: Vec<(String, KeySource)>,
-    audiences: Vec<String>,
-    leeway: Duration,
-    typ: TokenType,
-    max_token_bytes: usize,
-    require: Required,
-    unknown_claim: bool,
-    clock: Option<Clock>,
-}
-
-impl Validator {
-    /// Starts a builder: leeway 30 s, `typ` `at+jwt`, tokens up to 8 KiB.
-    pub fn builder() -> ValidatorBuilder {
+impl Validator<ExtraClaims> {
+    /// Starts a builder: leeway 30 s, `typ` `at+jwt`, tokens up to 8 KiB, a cache of
+    /// [`DEFAULT_CACHE_CAPACITY`] tokens, the system clock, extra claims as a JSON map.
+    pub fn builder() -> ValidatorBuilder<ExtraClaims> {
         ValidatorBuilder {
             issuers: Vec::new(),
             audiences: Vec::new(),
             leeway: DEFAULT_LEEWAY,
             typ: TokenType::AccessToken,
+            required: Vec::new(),
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
-            require: Required::default(),
-            unknown_claim: false,
-            clock: None,
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            clock: Clock::system(),
+            claims: PhantomData,
+        }
+    }
+}
+
+/// How verification of one token goes on after the synchronous part.
+enum Step<E> {
+    Done(Result<Arc<Claims<E>>, TokenError>),
+    /// The issuer's keys must be fetched first.
+    Fetch(crate::keys::KeyFuture),
+}
+
+impl<E> Validator<E>
+where
+    E: DeserializeOwned + Send + Sync + 'static,
+{
+    /// Verifies `token` and returns its claims.
+    ///
+    /// The returned future is ready at once, without an await point, when the token is cached
+    /// or its issuer's keys are held locally; it waits only when a key must be fetched (see
+    /// [`KeyProvider`](crate::keys::KeyProvider)). [`Verify::into_ready`] takes the result
+    /// without polling.
+    pub fn verify(&self, token: &str) -> Verify<E> {
+        match self.verify_now(token) {
+            Step::Done(result) => Verify::ready(result),
+            Step::Fetch(fetch) => {
+                // The slow path owns what it needs: a copy of the token and the validator.
+                let token: Box<str> = token.into();
+                let validator = self.clone();
+                Verify::pending(Box::pin(async move {
+                    let key = fetch.await.map_err(|_| TokenError::KeysUnavailable)?;
+                    validator.finish(&token, key.as_ref())
+                }))
+            }
         }
     }
 
-    /// Verifies `token` and returns its claims.
-    pub fn verify<E: DeserializeOwned>(&self, token: &str) -> Result<Claims<E>, TokenError> {
+    fn verify_now(&self, token: &str) -> Step<E> {
         let inner = &*self.inner;
-        let jws = Compact::parse(token, inner.max_token_bytes)?;
-        if !inner.typ.accepts(jws.header.typ.as_deref()) {
-            return Err(TokenError::InvalidType);
+        // Bound the work before hashing or decoding anything (DESIGN decision 2).
+        if token.len() > inner.max_token_bytes {
+            return Step::Done(Err(TokenError::TooLarge));
         }
+        if let Some(cache) = &inner.cache {
+            let key = TokenCache::<E>::key(token);
+            if let Some(claims) = cache.get(&key, inner.clock.now()) {
+                return Step::Done(Ok(claims));
+            }
+        }
+        let (jws, claims, rules) = match self.parse(token) {
+            Ok(parsed) => parsed,
+            Err(e) => return Step::Done(Err(e)),
+        };
+        let kid = jws.header.kid.as_deref();
+        let key = match rules.keys.lookup(kid) {
+            KeyLookup::Found(key) => key,
+            KeyLookup::Missing => return Step::Done(Err(TokenError::UnknownKey)),
+            KeyLookup::Fetch(fetch) => return Step::Fetch(fetch),
+        };
+        Step::Done(self.check(token, &jws, claims, rules, Some(&key)))
+    }
 
+    /// The rest of the pipeline once `key` was fetched.
+    fn finish(
+        &self,
+        token: &str,
+        key: Option<&VerifyingKey>,
+    ) -> Result<Arc<Claims<E>>, TokenError> {
+        let (jws, claims, rules) = self.parse(token)?;
+        // The fetched key must still be the one the token names.
+        let key = key.filter(|k| jws.header.kid.as_deref().is_none_or(|kid| k.kid() == kid));
+        self.check(token, &jws, claims, rules, key)
+    }
+
+    /// Structure, header, claims and the issuer's rules, before any key is looked at.
+    fn parse<'t>(
+        &self,
+        token: &'t str,
+    ) -> Result<(Compact<'t>, Claims<E>, &IssuerRules), TokenError> {
+        let jws = Compact::parse(token, self.inner.max_token_bytes)?;
         let claims: Claims<E> = jws.claims()?;
-        let keys = inner
+        let rules = self
+            .inner
             .issuers
             .iter()
-            .find(|(iss, _)| *iss == claims.iss)
-            .map(|(_, keys)| keys)
+            .find(|rules| rules.issuer == claims.iss)
             .ok_or(TokenError::InvalidIssuer)?;
-        // The key comes from the issuer and the kid; its one algorithm is the only one accepted.
-        let key = keys.select(jws.header.kid.as_deref())?;
-        if key.algorithm() != jws.alg {
-            return Err(TokenError::AlgorithmMismatch);
+        if !rules.typ.accepts(jws.header.typ.as_deref()) {
+            return Err(TokenError::InvalidType);
         }
-        if !key.verify_signature(jws.message.as_bytes(), jws.signature) {
-            return Err(TokenError::InvalidSignature);
-        }
+        Ok((jws, claims, rules))
+    }
 
-        let now = (inner.clock)();
-        // RFC 7519 §4.1.4: reject on or after exp (+ leeway).
-        if now >= self.expires_at(claims.exp) {
-            return Err(TokenError::Expired);
-        }
-        if claims
-            .nbf
-            .is_some_and(|nbf| now.saturating_add(inner.leeway) < nbf)
-        {
-            return Err(TokenError::NotYetValid);
-        }
-        if !inner.audiences.iter().any(|a| claims.aud.contains(a)) {
+    /// Signature, time, audience, required claims; then the cache remembers the result.
+    fn check(
+        &self,
+        token: &str,
+        jws: &Compact<'_>,
+        claims: Claims<E>,
+        rules: &IssuerRules,
+        key: Option<&VerifyingKey>,
+    ) -> Result<Arc<Claims<E>>, TokenError> {
+        let window = TimeWindow {
+            now: self.inner.clock.now(),
+            leeway: self.inner.leeway,
+        };
+        jws.verify(key, claims.exp, claims.nbf, window)?;
+        if !rules.accepts_audience(&claims.aud) {
             return Err(TokenError::InvalidAudience);
         }
-        let r = inner.require;
+        let r = rules.required;
         if (r.iat && claims.iat.is_none())
             || (r.nbf && claims.nbf.is_none())
             || (r.jti && claims.jti.is_none())
@@ -200,50 +210,193 @@ impl Validator {
         {
             return Err(TokenError::MissingClaim);
         }
+        let claims = Arc::new(claims);
+        if let Some(cache) = &self.inner.cache {
+            let expires_at = window.expires_at(claims.exp);
+            cache.insert(TokenCache::<E>::key(token), claims.clone(), expires_at);
+        }
         Ok(claims)
     }
+}
 
-    /// The current time by this validator's clock (Unix seconds).
-    pub(crate) fn now(&self) -> u64 {
-        (self.inner.clock)()
-    }
-
-    /// The first Unix second at which a token with this `exp` counts as expired.
-    pub(crate) fn expires_at(&self, exp: u64) -> u64 {
-        exp.saturating_add(self.inner.leeway)
-    }
-
+impl<E> Validator<E> {
     /// The largest token this validator reads.
     pub fn max_token_bytes(&self) -> usize {
         self.inner.max_token_bytes
     }
+
+    /// How many verified tokens the cache holds at most (`0`: no cache).
+    pub fn cache_capacity(&self) -> u64 {
+        self.inner.cache.as_ref().map_or(0, TokenCache::capacity)
+    }
+
+    /// How many verified tokens the cache holds now.
+    pub fn cached_tokens(&self) -> usize {
+        self.inner.cache.as_ref().map_or(0, TokenCache::len)
+    }
+
+    /// Forgets every verified token, so the next request with each pays for a full check
+    /// again: call it after removing a key or revoking a client whose live tokens must stop
+    /// working at once.
+    pub fn clear_cache(&self) {
+        if let Some(cache) = &self.inner.cache {
+            cache.clear();
+        }
+    }
+
+    /// The issuer URLs this validator trusts, in the order they were configured.
+    pub fn issuers(&self) -> impl Iterator<Item = &str> {
+        self.inner.issuers.iter().map(|rules| rules.issuer.as_str())
+    }
 }
 
-impl fmt::Debug for Validator {
+impl<E> fmt::Debug for Validator<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &*self.inner;
         f.debug_struct("Validator")
-            .field(
-                "issuers",
-                &inner.issuers.iter().map(|(i, _)| i).collect::<Vec<_>>(),
-            )
-            .field("audiences", &inner.audiences)
+            .field("issuers", &inner.issuers)
             .field("leeway", &inner.leeway)
-            .field("typ", &inner.typ)
             .field("max_token_bytes", &inner.max_token_bytes)
+            .field("cache_capacity", &self.cache_capacity())
             .finish_non_exhaustive()
     }
 }
 
-impl ValidatorBuilder {
-    /// Trusts tokens whose `iss` is exactly `issuer`, signed by a key of `keys`. Call again to
-    /// trust several issuers; each token is checked against its own issuer's keys only.
-    pub fn issuer(mut self, issuer: impl Into<String>, keys: KeySource) -> Self {
-        self.issuers.push((issuer.into(), keys));
+type PendingVerify<E> = Pin<Box<dyn Future<Output = Result<Arc<Claims<E>>, TokenError>> + Send>>;
+
+/// The future [`Validator::verify`] returns: ready at once for cached tokens and local keys
+/// (no allocation, no await point), boxed only when a key must be fetched.
+#[must_use = "futures do nothing unless polled"]
+pub struct Verify<E = ExtraClaims> {
+    state: VerifyState<E>,
+}
+
+enum VerifyState<E> {
+    Ready(Option<Result<Arc<Claims<E>>, TokenError>>),
+    Pending(PendingVerify<E>),
+}
+
+impl<E> Verify<E> {
+    fn ready(result: Result<Arc<Claims<E>>, TokenError>) -> Self {
+        Verify {
+            state: VerifyState::Ready(Some(result)),
+        }
+    }
+
+    fn pending(future: PendingVerify<E>) -> Self {
+        Verify {
+            state: VerifyState::Pending(future),
+        }
+    }
+
+    /// The result, if it is known without waiting; otherwise the future back, to be awaited.
+    ///
+    /// ```
+    /// # use tower_client_credentials::Validator;
+    /// # fn check(validator: &Validator, token: &str) {
+    /// match validator.verify(token).into_ready() {
+    ///     Ok(Ok(claims)) => println!("verified {}", claims.sub),
+    ///     Ok(Err(error)) => println!("rejected: {error}"),
+    ///     Err(pending) => { /* a key is being fetched: `pending.await` */ }
+    /// }
+    /// # }
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn into_ready(self) -> Result<Result<Arc<Claims<E>>, TokenError>, Self> {
+        match self.state {
+            VerifyState::Ready(Some(result)) => Ok(result),
+            state => Err(Verify { state }),
+        }
+    }
+}
+
+impl<E> Future for Verify<E> {
+    type Output = Result<Arc<Claims<E>>, TokenError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().state {
+            VerifyState::Ready(result) => match result.take() {
+                Some(result) => Poll::Ready(result),
+                // Polled again after completion: a caller bug, not an input problem.
+                None => Poll::Pending,
+            },
+            VerifyState::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<E> fmt::Debug for Verify<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            VerifyState::Ready(_) => "ready",
+            VerifyState::Pending(_) => "fetching keys",
+        };
+        f.debug_tuple("Verify").field(&state).finish()
+    }
+}
+
+/// A validator configuration mistake, reported by [`ValidatorBuilder::build`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValidatorConfigError {
+    /// No trusted issuer was configured.
+    #[error("at least one issuer is required")]
+    NoIssuer,
+    /// An issuer was configured twice, or with an empty name.
+    #[error("issuer names must be non-empty and unique")]
+    BadIssuer,
+    /// An issuer has no audience, and none was set on the builder: a token for any service
+    /// would be accepted.
+    #[error("issuer {issuer:?} has no audience (at least one is required)")]
+    NoAudience {
+        /// The issuer without an audience.
+        issuer: String,
+    },
+    /// Leeway above [`MAX_LEEWAY`].
+    #[error("leeway may be at most 300 seconds")]
+    LeewayTooLarge,
+    /// A zero maximum token size.
+    #[error("the maximum token size must be positive")]
+    BadMaxSize,
+    /// A required-claim name the validator does not know.
+    #[error("unknown required claim {claim:?} (known: iat, nbf, jti, client_id)")]
+    UnknownClaim {
+        /// The unknown name.
+        claim: String,
+    },
+}
+
+/// Builds a [`Validator`]. The order of the calls does not matter.
+#[must_use]
+pub struct ValidatorBuilder<E = ExtraClaims> {
+    issuers: Vec<TrustedIssuer>,
+    audiences: Vec<String>,
+    leeway: Duration,
+    typ: TokenType,
+    required: Vec<String>,
+    max_token_bytes: usize,
+    cache_capacity: usize,
+    clock: Clock,
+    claims: PhantomData<fn() -> E>,
+}
+
+impl<E> ValidatorBuilder<E> {
+    /// Trusts tokens whose `iss` is exactly `issuer`, signed by a key of `keys`, under the
+    /// builder's audiences, `typ` and required claims. Call again to trust several issuers;
+    /// each token is checked against its own issuer's keys only. Use [`trust`](Self::trust)
+    /// for an issuer with rules of its own.
+    pub fn issuer(self, issuer: impl Into<String>, keys: crate::keys::KeySource) -> Self {
+        self.trust(TrustedIssuer::new(issuer, keys))
+    }
+
+    /// Trusts an issuer with its own rules; settings it leaves unset come from the builder.
+    pub fn trust(mut self, issuer: TrustedIssuer) -> Self {
+        self.issuers.push(issuer);
         self
     }
 
-    /// Accepts tokens whose `aud` contains `audience`. Call again to accept several.
+    /// Accepts tokens whose `aud` contains `audience`, for every issuer that sets no audience
+    /// of its own. Call again to accept several.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audiences.push(audience.into());
         self
@@ -255,264 +408,149 @@ impl ValidatorBuilder {
         self
     }
 
-    /// Which header `typ` to accept (default [`TokenType::AccessToken`]).
+    /// Which header `typ` to accept from issuers that set none of their own (default
+    /// [`TokenType::AccessToken`]).
     pub fn token_type(mut self, typ: TokenType) -> Self {
         self.typ = typ;
         self
     }
 
     /// The longest token read, in bytes (default 8 KiB). Longer tokens are rejected before
-    /// any decoding.
+    /// any decoding or hashing.
     pub fn max_token_bytes(mut self, max: usize) -> Self {
         self.max_token_bytes = max;
         self
     }
 
-    /// Requires these claims besides `iss`, `sub`, `aud` and `exp` (always required): any of
-    /// `iat`, `nbf`, `jti`, `client_id`.
+    /// Requires these claims besides `iss`, `sub`, `aud` and `exp` (always required), for
+    /// issuers that set none of their own: any of `iat`, `nbf`, `jti`, `client_id`.
     pub fn required_claims<I, T>(mut self, claims: I) -> Self
     where
         I: IntoIterator<Item = T>,
-        T: AsRef<str>,
+        T: Into<String>,
     {
-        for claim in claims {
-            match claim.as_ref() {
-                "iat" => self.require.iat = true,
-                "nbf" => self.require.nbf = true,
-                "jti" => self.require.jti = true,
-                "client_id" => self.require.client_id = true,
-                "iss" | "sub" | "aud" | "exp" => {}
-                _ => self.unknown_claim = true,
-            }
-        }
+        self.required = claims.into_iter().map(Into::into).collect();
         self
     }
 
-    /// Replaces the clock (Unix seconds); for tests and simulations.
-    pub fn clock(mut self, now: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
-        self.clock = Some(Arc::new(now));
+    /// How many verified tokens to remember (default [`DEFAULT_CACHE_CAPACITY`]); `0` turns
+    /// the cache off, so every request pays for a signature check.
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
         self
+    }
+
+    /// The clock for `exp`, `nbf` and cache expiry (default the system clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Deserialises the claims the crate does not name into `E2` instead of a JSON map; every
+    /// other setting is kept.
+    ///
+    /// ```
+    /// # use tower_client_credentials::{Claims, Validator};
+    /// # use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, SigningKey};
+    /// #[derive(Clone, serde::Deserialize)]
+    /// struct Tenant { tenant: String }
+    ///
+    /// # let ring = KeyRing::new(SigningKey::generate(Algorithm::EdDSA)?);
+    /// let validator: Validator<Tenant> = Validator::builder()
+    ///     .issuer("https://auth.example.com", KeySource::local(ring))
+    ///     .audience("reports-api")
+    ///     .claims::<Tenant>()
+    ///     .build()?;
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn claims<E2>(self) -> ValidatorBuilder<E2> {
+        ValidatorBuilder {
+            issuers: self.issuers,
+            audiences: self.audiences,
+            leeway: self.leeway,
+            typ: self.typ,
+            required: self.required,
+            max_token_bytes: self.max_token_bytes,
+            cache_capacity: self.cache_capacity,
+            clock: self.clock,
+            claims: PhantomData,
+        }
     }
 
     /// Checks the configuration and builds the validator.
-    pub fn build(self) -> Result<Validator, ConfigError> {
-        if self.issuers.is_empty() {
-            return Err(ConfigError::NoIssuer);
-        }
-        for (i, (name, _)) in self.issuers.iter().enumerate() {
-            if name.is_empty() || self.issuers[..i].iter().any(|(n, _)| n == name) {
-                return Err(ConfigError::BadIssuer);
-            }
-        }
-        if self.audiences.is_empty() {
-            return Err(ConfigError::NoAudience);
-        }
+    pub fn build(self) -> Result<Validator<E>, ValidatorConfigError> {
         if self.leeway > MAX_LEEWAY {
-            return Err(ConfigError::LeewayTooLarge);
+            return Err(ValidatorConfigError::LeewayTooLarge);
         }
         if self.max_token_bytes == 0 {
-            return Err(ConfigError::BadMaxSize);
+            return Err(ValidatorConfigError::BadMaxSize);
         }
-        if self.unknown_claim {
-            return Err(ConfigError::UnknownClaim);
-        }
-        let mut require = self.require;
-        if self.typ == TokenType::AccessToken {
-            // RFC 9068 §2.2 makes these mandatory in access tokens.
-            require.iat = true;
-            require.jti = true;
-            require.client_id = true;
-        }
+        let issuers = self.resolve_issuers()?;
         Ok(Validator {
             inner: Arc::new(Inner {
-                issuers: self.issuers,
-                audiences: self.audiences,
+                issuers,
                 leeway: self.leeway.as_secs(),
-                typ: self.typ,
                 max_token_bytes: self.max_token_bytes,
-                require,
-                clock: self
-                    .clock
-                    .unwrap_or_else(|| Arc::new(|| crate::time::Clock::system().now())),
+                cache: (self.cache_capacity > 0).then(|| TokenCache::new(self.cache_capacity)),
+                clock: self.clock,
             }),
         })
     }
+
+    /// Each issuer's rules, with the builder's settings filled in where it set none.
+    fn resolve_issuers(&self) -> Result<Box<[IssuerRules]>, ValidatorConfigError> {
+        if self.issuers.is_empty() {
+            return Err(ValidatorConfigError::NoIssuer);
+        }
+        let unknown = |claim| ValidatorConfigError::UnknownClaim { claim };
+        let defaults = Required::parse(&self.required).map_err(unknown)?;
+        let mut resolved = Vec::with_capacity(self.issuers.len());
+        for (i, trusted) in self.issuers.iter().enumerate() {
+            let name = &trusted.issuer;
+            if name.is_empty() || self.issuers[..i].iter().any(|t| t.issuer == *name) {
+                return Err(ValidatorConfigError::BadIssuer);
+            }
+            let audiences = match trusted.audiences.is_empty() {
+                true => self.audiences.clone(),
+                false => trusted.audiences.clone(),
+            };
+            if audiences.is_empty() {
+                return Err(ValidatorConfigError::NoAudience {
+                    issuer: name.clone(),
+                });
+            }
+            let typ = trusted.typ.clone().unwrap_or_else(|| self.typ.clone());
+            let mut required = match &trusted.required {
+                Some(names) => Required::parse(names).map_err(unknown)?,
+                None => defaults,
+            };
+            if typ == TokenType::AccessToken {
+                // RFC 9068 §2.2 makes these mandatory in access tokens.
+                required.iat = true;
+                required.jti = true;
+                required.client_id = true;
+            }
+            resolved.push(IssuerRules {
+                issuer: name.clone(),
+                keys: trusted.keys.clone(),
+                audiences: audiences.into(),
+                typ,
+                required,
+            });
+        }
+        Ok(resolved.into())
+    }
 }
 
-impl fmt::Debug for ValidatorBuilder {
+impl<E> fmt::Debug for ValidatorBuilder<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ValidatorBuilder").finish_non_exhaustive()
+        f.debug_struct("ValidatorBuilder")
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .finish_non_exhaustive()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::claims::ExtraClaims;
-    use crate::keys::Algorithm;
-    use crate::keys::{KeyRing, SigningKey};
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use serde_json::json;
-
-    const ISS: &str = "https://issuer.test";
-    const NOW: u64 = 1_900_000_000;
-
-    fn setup(alg: Algorithm) -> (SigningKey, Validator) {
-        let key = SigningKey::generate(alg).unwrap();
-        let validator = Validator::builder()
-            .issuer(ISS, KeySource::local(KeyRing::new(key.clone())))
-            .audience("api")
-            .clock(|| NOW)
-            .build()
-            .unwrap();
-        (key, validator)
-    }
-
-    fn claims(exp: u64) -> serde_json::Value {
-        json!({"iss": ISS, "sub": "c", "aud": "api", "exp": exp, "iat": NOW - 10,
-               "jti": "j", "client_id": "c", "scope": "a b"})
-    }
-
-    fn forge(header: serde_json::Value, claims: &serde_json::Value, sig: &str) -> String {
-        let h = URL_SAFE_NO_PAD.encode(header.to_string());
-        let c = URL_SAFE_NO_PAD.encode(claims.to_string());
-        format!("{h}.{c}.{sig}")
-    }
-
-    #[test]
-    fn exp_boundary_with_leeway() {
-        let (key, v) = setup(Algorithm::EdDSA);
-        // exp + leeway == now + 1: still valid; exp + leeway == now: expired.
-        let ok = key.sign("at+jwt", &claims(NOW - 30 + 1)).unwrap();
-        assert!(v.verify::<ExtraClaims>(&ok).is_ok());
-        let late = key.sign("at+jwt", &claims(NOW - 30)).unwrap();
-        assert_eq!(
-            v.verify::<ExtraClaims>(&late).unwrap_err(),
-            TokenError::Expired
-        );
-    }
-
-    #[test]
-    fn none_algorithm_in_every_spelling_is_rejected() {
-        let (_, v) = setup(Algorithm::EdDSA);
-        for alg in ["none", "None", "NONE", "nOnE"] {
-            let t = forge(json!({"alg": alg, "typ": "at+jwt"}), &claims(NOW + 60), "x");
-            assert_eq!(
-                v.verify::<ExtraClaims>(&t).unwrap_err(),
-                TokenError::UnsupportedAlgorithm
-            );
-            let empty_sig = forge(json!({"alg": alg, "typ": "at+jwt"}), &claims(NOW + 60), "");
-            assert!(v.verify::<ExtraClaims>(&empty_sig).is_err());
-        }
-    }
-
-    #[test]
-    fn crit_is_rejected_and_jku_is_ignored() {
-        let (key, v) = setup(Algorithm::EdDSA);
-        let t = forge(
-            json!({"alg": "EdDSA", "typ": "at+jwt", "kid": key.kid(), "crit": ["exp"]}),
-            &claims(NOW + 60),
-            "x",
-        );
-        assert_eq!(
-            v.verify::<ExtraClaims>(&t).unwrap_err(),
-            TokenError::UnsupportedCritical
-        );
-    }
-
-    #[test]
-    fn typ_variants() {
-        let (key, v) = setup(Algorithm::EdDSA);
-        for typ in ["at+jwt", "AT+JWT", "application/at+jwt"] {
-            let t = key.sign(typ, &claims(NOW + 60)).unwrap();
-            assert!(v.verify::<ExtraClaims>(&t).is_ok(), "{typ}");
-        }
-        for typ in ["JWT", "jwt", "at+jwt2"] {
-            let t = key.sign(typ, &claims(NOW + 60)).unwrap();
-            assert_eq!(
-                v.verify::<ExtraClaims>(&t).unwrap_err(),
-                TokenError::InvalidType
-            );
-        }
-    }
-
-    #[test]
-    fn rfc9068_claims_are_required_for_access_tokens() {
-        let (key, v) = setup(Algorithm::EdDSA);
-        let mut c = claims(NOW + 60);
-        c.as_object_mut().unwrap().remove("jti");
-        let t = key.sign("at+jwt", &c).unwrap();
-        assert_eq!(
-            v.verify::<ExtraClaims>(&t).unwrap_err(),
-            TokenError::MissingClaim
-        );
-    }
-
-    #[test]
-    fn structural_garbage_is_malformed() {
-        let (_, v) = setup(Algorithm::EdDSA);
-        for bad in [
-            "",
-            ".",
-            "..",
-            "a.b",
-            "a.b.c.d",
-            "!!.!!.!!",
-            "e30.e30.",
-            "e30.e30.e30",
-        ] {
-            let err = v.verify::<ExtraClaims>(bad).unwrap_err();
-            assert!(
-                matches!(err, TokenError::Malformed | TokenError::MissingClaim),
-                "{bad}: {err:?}"
-            );
-        }
-        let big = "a".repeat(DEFAULT_MAX_TOKEN_BYTES + 1);
-        assert_eq!(
-            v.verify::<ExtraClaims>(&big).unwrap_err(),
-            TokenError::TooLarge
-        );
-    }
-
-    #[test]
-    fn builder_refuses_unsafe_configs() {
-        let ring = KeyRing::new(SigningKey::generate(Algorithm::EdDSA).unwrap());
-        let src = || KeySource::local(ring.clone());
-        assert_eq!(
-            Validator::builder().audience("a").build().unwrap_err(),
-            ConfigError::NoIssuer
-        );
-        assert_eq!(
-            Validator::builder().issuer(ISS, src()).build().unwrap_err(),
-            ConfigError::NoAudience
-        );
-        assert_eq!(
-            Validator::builder()
-                .issuer(ISS, src())
-                .issuer(ISS, src())
-                .audience("a")
-                .build()
-                .unwrap_err(),
-            ConfigError::BadIssuer
-        );
-        assert_eq!(
-            Validator::builder()
-                .issuer(ISS, src())
-                .audience("a")
-                .leeway(Duration::from_secs(301))
-                .build()
-                .unwrap_err(),
-            ConfigError::LeewayTooLarge
-        );
-        assert_eq!(
-            Validator::builder()
-                .issuer(ISS, src())
-                .audience("a")
-                .required_claims(["tenant"])
-                .build()
-                .unwrap_err(),
-            ConfigError::UnknownClaim
-        );
-    }
-}
+#[path = "validator_tests.rs"]
+mod tests;
