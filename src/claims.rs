@@ -33,6 +33,7 @@ pub type ExtraClaims = serde_json::Map<String, serde_json::Value>;
 /// # Ok::<_, serde_json::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Claims<E = ExtraClaims> {
     /// Issuer (`iss`): who signed the token.
     pub iss: String,

@@ -31,6 +31,28 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Layout
+//!
+//! The crate root holds the types the README names and the vocabulary both halves share
+//! ([`Claims`], [`Audience`], [`Scope`], [`ScopeSet`], [`AuthError`]); every other public item has
+//! one path, in its module:
+//!
+//! - [`protect`]: the verification pipeline. A [`Validator`] holds the trusted issuers, each with
+//!   its own rules ([`protect::TrustedIssuer`]: keys, audiences, `typ`, required claims), the
+//!   clock and the verified-token cache; [`BearerAuthLayer`], [`RequireScopeLayer`], the
+//!   extractors and your own code all verify through it.
+//! - [`keys`]: signing and verifying keys, the rotating [`keys::KeyRing`], JWKS, and where a
+//!   validator finds an issuer's keys ([`keys::KeySource`], [`keys::KeyProvider`] for keys that
+//!   must be fetched).
+//! - [`time`]: the injectable [`time::Clock`] every time rule reads.
+//! - [`token_endpoint`]: the token endpoint's wire types, for issuers and callers alike.
+//! - [`store`]: what the pluggable stores share (their future and error types).
+//! - `issue` and `clients` (feature `issue`): the authorization server, authenticate → policy →
+//!   sign, and the client registry.
+//!
+//! Dependencies point down: `protect` never uses `issue` or `clients`; shared pieces (`jws`,
+//! the `Authorization` / `WWW-Authenticate` codec, the clock) sit below both halves.
+//!
 //! # Features
 //!
 //! - `axum` (default): the `Claims` extractors and `IntoResponse` for [`AuthError`].
@@ -40,13 +62,16 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod claims;
 #[cfg(feature = "issue")]
+#[cfg_attr(docsrs, doc(cfg(feature = "issue")))]
 pub mod clients;
 mod error;
 mod http_auth;
 #[cfg(feature = "issue")]
+#[cfg_attr(docsrs, doc(cfg(feature = "issue")))]
 pub mod issue;
 mod jws;
 pub mod keys;

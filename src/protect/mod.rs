@@ -65,6 +65,7 @@ pub use crate::http_auth::InvalidRequest;
 pub use bearer::{BearerAuth, BearerAuthFuture};
 pub use cache::DEFAULT_CACHE_CAPACITY;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::ClaimsRejection;
 pub use on_error::{DEFAULT_REALM, OnAuthError, Rejection, Rfc6750};
 pub use require_scope::{RequireScope, RequireScopeFuture};

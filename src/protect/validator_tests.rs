@@ -316,7 +316,7 @@ fn fetching(fail: bool) -> (SigningKey, Validator, Arc<AtomicUsize>) {
 async fn a_fetched_key_verifies_then_the_cache_answers_synchronously() {
     let (key, v, fetches) = fetching(false);
     let token = key.sign("at+jwt", &claims(NOW + 60)).unwrap();
-    let pending = v.verify(&token).into_ready().err().expect("must fetch");
+    let pending = v.verify(&token).into_ready().expect_err("must fetch");
     assert_eq!(pending.await.unwrap().sub, "c");
     assert_eq!(fetches.load(Ordering::SeqCst), 1);
     // Cached now: ready without a fetch.
