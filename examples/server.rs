@@ -15,8 +15,15 @@
 //! `GET /.well-known/oauth-authorization-server`, `GET /healthz`, `GET /api/whoami` (any valid
 //! token for `reports-api`), `GET /api/reports` (`reports:read`), `POST /api/reports`
 //! (`reports:write`).
+//!
+//! `tests/demo.rs` includes this file as a module (`#[path]`): it builds the app with
+//! [`token_issuer`] and [`app`] and serves it in-process, and runs the built binary only where
+//! the process itself is the subject (the README's curl lines as a reader runs them, SIGTERM).
+//! The items it uses are `pub(crate)` for that reason only.
 
+use std::error::Error;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
@@ -33,6 +40,46 @@ use tower_client_credentials::{BearerAuthLayer, Claims, RequireScopeLayer, Valid
 use tracing_subscriber::EnvFilter;
 
 const AUDIENCE: &str = "reports-api";
+
+/// The demo's settings: [`Config::from_env`] reads them, [`Default`] is what an empty
+/// environment gives.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    /// `ADDR`: the listen address; port 0 picks a free one.
+    pub(crate) addr: String,
+    /// `ISSUER`: the issuer URL; `None` means `http://<the bound address>`.
+    pub(crate) issuer: Option<String>,
+    /// `CLIENTS_FILE`: the clients TOML.
+    pub(crate) clients_file: PathBuf,
+    /// `SIGNING_KEY_FILE`: an EdDSA PKCS#8 PEM key; `None` means a fresh key at start-up.
+    pub(crate) signing_key_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:3000".to_owned(),
+            issuer: None,
+            clients_file: PathBuf::from("examples/clients.toml"),
+            signing_key_file: None,
+        }
+    }
+}
+
+impl Config {
+    /// `ADDR`, `ISSUER` and `CLIENTS_FILE` that are unset or not UTF-8 keep their defaults.
+    pub(crate) fn from_env() -> Self {
+        let default = Self::default();
+        Self {
+            addr: std::env::var("ADDR").unwrap_or(default.addr),
+            issuer: std::env::var("ISSUER").ok(),
+            clients_file: std::env::var("CLIENTS_FILE")
+                .map(PathBuf::from)
+                .unwrap_or(default.clients_file),
+            signing_key_file: std::env::var_os("SIGNING_KEY_FILE").map(PathBuf::from),
+        }
+    }
+}
 
 #[derive(Clone, Serialize)]
 struct Report {
@@ -85,24 +132,37 @@ async fn create_report(
     Ok((StatusCode::CREATED, headers, Json(report)))
 }
 
-fn signing_key() -> Result<SigningKey, Box<dyn std::error::Error>> {
-    match std::env::var_os("SIGNING_KEY_FILE") {
+fn signing_key(file: Option<&Path>) -> Result<SigningKey, Box<dyn Error>> {
+    match file {
         Some(path) => {
-            let pem = std::fs::read(&path).map_err(|e| {
-                format!(
-                    "cannot read SIGNING_KEY_FILE {}: {e}",
-                    path.to_string_lossy()
-                )
-            })?;
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read SIGNING_KEY_FILE {}: {e}", path.display()))?;
             Ok(SigningKey::from_pem(Algorithm::EdDSA, &pem)?)
         }
         None => Ok(SigningKey::generate(Algorithm::EdDSA)?),
     }
 }
 
-fn app(issuer: &TokenIssuer, ring: KeyRing) -> Result<Router, Box<dyn std::error::Error>> {
+/// The token issuer for `issuer_url`, with the configured signing key and clients.
+pub(crate) fn token_issuer(
+    config: &Config,
+    issuer_url: String,
+) -> Result<TokenIssuer, Box<dyn Error>> {
+    let ring = KeyRing::new(signing_key(config.signing_key_file.as_deref())?);
+    let clients = MemoryClientStore::from_toml_file(&config.clients_file)?;
+    Ok(TokenIssuer::builder()
+        .issuer(issuer_url)
+        .keys(ring)
+        .clients(clients)
+        .scopes_supported(["reports:read", "reports:write"])
+        .build()?)
+}
+
+/// The whole demo: the token endpoint, discovery, `/healthz` and the reports API, whose tokens
+/// `issuer` signs.
+pub(crate) fn app(issuer: &TokenIssuer) -> Result<Router, Box<dyn Error>> {
     let validator = Validator::builder()
-        .issuer(issuer.issuer(), KeySource::local(ring))
+        .issuer(issuer.issuer(), KeySource::local(issuer.keys().clone()))
         .audience(AUDIENCE)
         .build()?;
     let reports: Reports = Arc::new(Mutex::new(vec![
@@ -172,7 +232,7 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -180,25 +240,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
-    let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr)
+    let config = Config::from_env();
+    let addr = &config.addr;
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound: SocketAddr = listener.local_addr()?;
     let base = format!("http://{bound}");
-    let issuer_url = std::env::var("ISSUER").unwrap_or_else(|_| base.clone());
-    let clients_file =
-        std::env::var("CLIENTS_FILE").unwrap_or_else(|_| "examples/clients.toml".to_owned());
+    let issuer_url = config.issuer.clone().unwrap_or_else(|| base.clone());
 
-    let ring = KeyRing::new(signing_key()?);
-    let clients = MemoryClientStore::from_toml_file(&clients_file)?;
-    let issuer = TokenIssuer::builder()
-        .issuer(issuer_url.clone())
-        .keys(ring.clone())
-        .clients(clients)
-        .scopes_supported(["reports:read", "reports:write"])
-        .build()?;
-    let app = app(&issuer, ring)?;
+    let issuer = token_issuer(&config, issuer_url.clone())?;
+    let app = app(&issuer)?;
     let shutdown = shutdown_signal();
 
     println!("tower-client-credentials demo listening on {base}");
@@ -211,7 +263,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  try:     curl -s -u demo:demo-secret -d grant_type=client_credentials {base}/oauth2/token"
     );
-    tracing::info!(%base, clients = %clients_file, "ready");
+    tracing::info!(%base, clients = %config.clients_file.display(), "ready");
 
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

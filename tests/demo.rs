@@ -1,101 +1,63 @@
-//! End-to-end: the built demo binary (`examples/server.rs`) as a child process on a free port,
-//! driven over HTTP with reqwest, the `oauth2` crate, and the README's own curl lines.
+//! End-to-end: the demo (`examples/server.rs`) served in-process on a free port and driven over
+//! HTTP with reqwest and the `oauth2` crate; then the built demo binary as a child process for
+//! what needs a real process: the README's curl lines against `cargo run --example server` as a
+//! user runs it, and graceful shutdown on SIGTERM.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod common;
+// The example itself, so the test proves the code users run; its `main` and signal handling go
+// unused here.
+#[allow(dead_code)]
+#[path = "../examples/server.rs"]
+mod server_example;
+
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::example_process::ExampleProcess;
+use common::{decode_part, http, listen, serve_on};
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, TokenResponse as _, TokenUrl};
 use serde_json::{Value, json};
 
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 
-/// The running demo; killed when dropped, so a failed assertion never leaks the process.
-struct Demo {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `target/<profile>/examples/server`, next to this test binary's `deps` folder; built with
-/// cargo if it is not there (when only this test target was built).
-fn demo_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("server{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "server", "--all-features"])
-            .current_dir(MANIFEST_DIR)
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building the demo failed");
-    }
-    binary
-}
-
-fn start_demo() -> Demo {
-    let mut child = Command::new(demo_binary())
-        .current_dir(MANIFEST_DIR)
-        .env("ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "warn")
-        .env_remove("ISSUER")
-        .env_remove("CLIENTS_FILE")
-        .env_remove("SIGNING_KEY_FILE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the demo");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        let first = lines.next().and_then(Result::ok);
-        let _ = tx.send(first);
-        // Keep draining so the demo never blocks on a full pipe.
-        for _ in lines {}
-    });
-    let banner = rx.recv_timeout(Duration::from_secs(60)).ok().flatten();
-    let Some(banner) = banner else {
-        let _ = child.kill();
-        let mut stderr = String::new();
-        if let Some(mut err) = child.stderr.take() {
-            let _ = err.read_to_string(&mut stderr);
-        }
-        panic!("the demo did not start: {stderr}");
+/// The demo's app with its default settings, served in-process; returns its base URL, which is
+/// also its issuer (as `ISSUER` unset makes it).
+async fn start_demo() -> String {
+    let (listener, base) = listen().await;
+    let config = server_example::Config {
+        clients_file: Path::new(MANIFEST_DIR).join("examples/clients.toml"),
+        ..server_example::Config::default()
     };
+    let issuer = server_example::token_issuer(&config, base.clone()).expect("demo issuer");
+    serve_on(listener, server_example::app(&issuer).expect("demo app"));
+    base
+}
+
+/// The demo binary, freshly built, on a free port with no `ISSUER`, `CLIENTS_FILE` or
+/// `SIGNING_KEY_FILE` from the caller's environment; returns it with the base URL its banner
+/// announces.
+fn start_demo_binary() -> (ExampleProcess, String) {
+    let demo = ExampleProcess::start("server", |command| {
+        command
+            .env("ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .env_remove("ISSUER")
+            .env_remove("CLIENTS_FILE")
+            .env_remove("SIGNING_KEY_FILE");
+    });
+    let banner = demo.first_line();
     let base = banner
-        .rsplit(' ')
-        .next()
+        .strip_prefix("tower-client-credentials demo listening on ")
         .filter(|url| url.starts_with("http://127.0.0.1:"))
         .unwrap_or_else(|| panic!("unexpected banner: {banner}"))
         .to_owned();
-    Demo { child, base }
-}
-
-fn decode_part(token: &str, index: usize) -> Value {
-    let part = token.split('.').nth(index).expect("segment");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
+    (demo, base)
 }
 
 async fn token_basic(base: &str, id: &str, secret: &str) -> Value {
-    let response = reqwest::Client::new()
+    let response = http()
         .post(format!("{base}/oauth2/token"))
         .basic_auth(id, Some(secret))
         .form(&[("grant_type", "client_credentials")])
@@ -109,7 +71,7 @@ async fn token_basic(base: &str, id: &str, secret: &str) -> Value {
 }
 
 async fn token_post(base: &str, id: &str, secret: &str) -> Value {
-    let response = reqwest::Client::new()
+    let response = http()
         .post(format!("{base}/oauth2/token"))
         .form(&[
             ("grant_type", "client_credentials"),
@@ -132,16 +94,16 @@ fn access_token(body: &Value) -> String {
 
 #[tokio::test]
 async fn every_client_and_auth_method_reads_and_only_demo_writes() {
-    let demo = start_demo();
-    let http = reqwest::Client::new();
+    let base = start_demo().await;
+    let http = http();
     let clients = [
         ("demo", "demo-secret", "reports:read reports:write"),
         ("reader", "reader-secret", "reports:read"),
     ];
     for (id, secret, scope) in clients {
         for body in [
-            token_basic(&demo.base, id, secret).await,
-            token_post(&demo.base, id, secret).await,
+            token_basic(&base, id, secret).await,
+            token_post(&base, id, secret).await,
         ] {
             assert_eq!(body["token_type"], "Bearer");
             assert_eq!(body["expires_in"], 900);
@@ -149,7 +111,7 @@ async fn every_client_and_auth_method_reads_and_only_demo_writes() {
             let token = access_token(&body);
 
             let whoami: Value = http
-                .get(format!("{}/api/whoami", demo.base))
+                .get(format!("{}/api/whoami", base))
                 .bearer_auth(&token)
                 .send()
                 .await
@@ -162,13 +124,13 @@ async fn every_client_and_auth_method_reads_and_only_demo_writes() {
             assert_eq!(whoami["sub"], id);
             assert_eq!(whoami["client_id"], id);
             assert_eq!(whoami["aud"], "reports-api");
-            assert_eq!(whoami["iss"], demo.base.as_str());
+            assert_eq!(whoami["iss"], base.as_str());
             for key in ["exp", "iat", "jti"] {
                 assert!(whoami.get(key).is_some(), "{key}");
             }
 
             let read = http
-                .get(format!("{}/api/reports", demo.base))
+                .get(format!("{}/api/reports", base))
                 .bearer_auth(&token)
                 .send()
                 .await
@@ -181,7 +143,7 @@ async fn every_client_and_auth_method_reads_and_only_demo_writes() {
             );
 
             let write = http
-                .post(format!("{}/api/reports", demo.base))
+                .post(format!("{}/api/reports", base))
                 .bearer_auth(&token)
                 .json(&json!({"title": format!("by {id}")}))
                 .send()
@@ -206,15 +168,12 @@ async fn every_client_and_auth_method_reads_and_only_demo_writes() {
 
 #[tokio::test]
 async fn oauth2_crate_gets_tokens_with_basic_and_post() {
-    let demo = start_demo();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let base = start_demo().await;
+    let http = http();
     for auth_type in [AuthType::BasicAuth, AuthType::RequestBody] {
         let client = BasicClient::new(ClientId::new("demo".into()))
             .set_client_secret(oauth2::ClientSecret::new("demo-secret".into()))
-            .set_token_uri(TokenUrl::new(format!("{}/oauth2/token", demo.base)).expect("url"))
+            .set_token_uri(TokenUrl::new(format!("{}/oauth2/token", base)).expect("url"))
             .set_auth_type(auth_type);
         let token = client
             .exchange_client_credentials()
@@ -229,7 +188,7 @@ async fn oauth2_crate_gets_tokens_with_basic_and_post() {
             Some(vec!["reports:read".to_owned()])
         );
         let response = http
-            .get(format!("{}/api/reports", demo.base))
+            .get(format!("{}/api/reports", base))
             .bearer_auth(token.access_token().secret())
             .send()
             .await
@@ -240,10 +199,10 @@ async fn oauth2_crate_gets_tokens_with_basic_and_post() {
 
 #[tokio::test]
 async fn unauthenticated_and_bad_requests_get_the_documented_401s() {
-    let demo = start_demo();
-    let http = reqwest::Client::new();
+    let base = start_demo().await;
+    let http = http();
     let health = http
-        .get(format!("{}/healthz", demo.base))
+        .get(format!("{}/healthz", base))
         .send()
         .await
         .expect("healthz");
@@ -251,7 +210,7 @@ async fn unauthenticated_and_bad_requests_get_the_documented_401s() {
     assert_eq!(health.text().await.expect("body"), "ok");
 
     let none = http
-        .get(format!("{}/api/whoami", demo.base))
+        .get(format!("{}/api/whoami", base))
         .send()
         .await
         .expect("whoami");
@@ -259,7 +218,7 @@ async fn unauthenticated_and_bad_requests_get_the_documented_401s() {
     assert_eq!(none.headers()["www-authenticate"], r#"Bearer realm="api""#);
 
     let bad = http
-        .get(format!("{}/api/reports", demo.base))
+        .get(format!("{}/api/reports", base))
         .bearer_auth("not.a.token")
         .send()
         .await
@@ -271,7 +230,7 @@ async fn unauthenticated_and_bad_requests_get_the_documented_401s() {
     );
 
     let wrong = http
-        .post(format!("{}/oauth2/token", demo.base))
+        .post(format!("{}/oauth2/token", base))
         .basic_auth("demo", Some("not-the-secret"))
         .form(&[("grant_type", "client_credentials")])
         .send()
@@ -290,27 +249,21 @@ async fn unauthenticated_and_bad_requests_get_the_documented_401s() {
 
 #[tokio::test]
 async fn discovery_documents_match_the_issued_tokens() {
-    let demo = start_demo();
-    let http = reqwest::Client::new();
+    let base = start_demo().await;
+    let http = http();
     let metadata: Value = http
-        .get(format!(
-            "{}/.well-known/oauth-authorization-server",
-            demo.base
-        ))
+        .get(format!("{}/.well-known/oauth-authorization-server", base))
         .send()
         .await
         .expect("metadata")
         .json()
         .await
         .expect("json");
-    assert_eq!(metadata["issuer"], demo.base.as_str());
-    assert_eq!(
-        metadata["token_endpoint"],
-        format!("{}/oauth2/token", demo.base)
-    );
+    assert_eq!(metadata["issuer"], base.as_str());
+    assert_eq!(metadata["token_endpoint"], format!("{}/oauth2/token", base));
     assert_eq!(
         metadata["jwks_uri"],
-        format!("{}/.well-known/jwks.json", demo.base)
+        format!("{}/.well-known/jwks.json", base)
     );
     assert_eq!(
         metadata["grant_types_supported"],
@@ -329,7 +282,7 @@ async fn discovery_documents_match_the_issued_tokens() {
         .json()
         .await
         .expect("json");
-    let token = access_token(&token_basic(&demo.base, "demo", "demo-secret").await);
+    let token = access_token(&token_basic(&base, "demo", "demo-secret").await);
     let header = decode_part(&token, 0);
     let claims = decode_part(&token, 1);
     assert_eq!(claims["iss"], metadata["issuer"]);
@@ -340,17 +293,17 @@ async fn discovery_documents_match_the_issued_tokens() {
     assert_eq!(header["typ"], "at+jwt");
 }
 
-#[tokio::test]
-async fn sigterm_shuts_the_demo_down_gracefully() {
-    let mut demo = start_demo();
+#[test]
+fn sigterm_shuts_the_demo_down_gracefully() {
+    let (mut demo, _) = start_demo_binary();
     // bash's built-in kill: no procps needed on a bare machine.
     let status = Command::new("bash")
-        .args(["-c", &format!("kill -TERM {}", demo.child.id())])
+        .args(["-c", &format!("kill -TERM {}", demo.id())])
         .status()
         .expect("bash kill");
     assert!(status.success());
     for _ in 0..100 {
-        if let Some(exit) = demo.child.try_wait().expect("wait") {
+        if let Some(exit) = demo.try_wait() {
             assert!(exit.success(), "exit status {exit}");
             return;
         }
@@ -371,25 +324,35 @@ fn readme_block(readme: &str, marker: &str) -> String {
     body[..body.find("```").expect("closing fence")].to_owned()
 }
 
-#[tokio::test]
-async fn readme_curl_lines_work_against_the_demo() {
-    let demo = start_demo();
+/// The variables through which curl would send loopback calls to a proxy.
+const PROXY_VARIABLES: [&str; 6] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+];
+
+/// Against the binary, as the README has the reader start it.
+#[test]
+fn readme_curl_lines_work_against_the_demo() {
+    let (_demo, base) = start_demo_binary();
     let readme =
         std::fs::read_to_string(Path::new(MANIFEST_DIR).join("README.md")).expect("README");
-    let host = demo.base.trim_start_matches("http://");
+    let host = base.trim_start_matches("http://");
     let script =
         readme_block(&readme, "<!-- readme-test: curl -->").replace("127.0.0.1:3000", host);
     let expected = readme_block(&readme, "<!-- readme-test: output -->");
-    let script = format!("set -euo pipefail\n{script}");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("bash")
-            .arg("-c")
-            .arg(script)
-            .output()
-            .expect("bash runs")
-    })
-    .await
-    .expect("join");
+    let mut bash = Command::new("bash");
+    for variable in PROXY_VARIABLES {
+        bash.env_remove(variable);
+    }
+    let output = bash
+        .arg("-c")
+        .arg(format!("set -euo pipefail\n{script}"))
+        .output()
+        .expect("bash runs");
     let stdout = String::from_utf8_lossy(&output.stdout).replace(host, "127.0.0.1:3000");
     assert!(
         output.status.success(),

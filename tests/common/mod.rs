@@ -1,27 +1,57 @@
 //! Shared setup for the integration tests: real servers on 127.0.0.1, real HTTP clients.
 #![allow(dead_code)]
 
+pub mod example_process;
+
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
+use tokio::net::TcpListener;
 use tower_client_credentials::keys::SigningKey;
 
 pub const ISSUER: &str = "https://auth.test";
 pub const AUDIENCE: &str = "reports-api";
 
-/// Serves `app` on an ephemeral 127.0.0.1 port and returns its base URL.
-pub async fn serve(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+/// A listener on an ephemeral 127.0.0.1 port and its base URL, for an app that must know its
+/// own URL before it is built (an issuer whose endpoints are under it).
+pub async fn listen() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
     let addr: SocketAddr = listener.local_addr().expect("local addr");
+    (listener, format!("http://{addr}"))
+}
+
+/// Serves `app` on `listener` until the test's runtime ends.
+pub fn serve_on(listener: TcpListener, app: axum::Router) {
     tokio::spawn(async move {
         axum::serve(listener, app).await.expect("server runs");
     });
-    format!("http://{addr}")
+}
+
+/// Serves `app` on an ephemeral 127.0.0.1 port and returns its base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let (listener, base) = listen().await;
+    serve_on(listener, app);
+    base
+}
+
+/// The HTTP client for talking to the servers above.
+///
+/// It ignores `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY`: a proxy cannot reach our loopback
+/// servers, and a developer machine with one set would otherwise fail every test. It does not
+/// follow redirects, so a test sees the exact response (as the `oauth2` crate also requires, to
+/// avoid SSRF), and gives up on a hung server instead of hanging the suite.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("reqwest client")
 }
 
 pub fn now() -> u64 {
@@ -50,6 +80,12 @@ pub fn forge(header: &Value, claims: &Value, signature: &str) -> String {
     let h = URL_SAFE_NO_PAD.encode(header.to_string());
     let c = URL_SAFE_NO_PAD.encode(claims.to_string());
     format!("{h}.{c}.{signature}")
+}
+
+/// Segment `index` of a compact JWS (0 the header, 1 the claims), decoded as JSON.
+pub fn decode_part(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).expect("segment");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
 }
 
 /// Status, `WWW-Authenticate` and body of a response.
