@@ -104,11 +104,3 @@ pub fn invalid_token(description: &str) -> Option<String> {
         r#"Bearer realm="api", error="invalid_token", error_description="{description}""#
     ))
 }
-
-/// A client for the loopback servers: never through a proxy the environment names.
-pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("reqwest client")
-}
