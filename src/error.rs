@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
-pub use crate::http_auth::InvalidRequest;
 use crate::http_auth::BearerChallenge;
+pub use crate::http_auth::InvalidRequest;
 
 /// The realm used when none is configured.
 pub const DEFAULT_REALM: &str = "api";

@@ -101,7 +101,11 @@ pub(crate) fn basic_credentials(
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(BasicError::OtherScheme);
     }
-    let decoded = Zeroizing::new(STANDARD.decode(encoded).map_err(|_| BasicError::Malformed)?);
+    let decoded = Zeroizing::new(
+        STANDARD
+            .decode(encoded)
+            .map_err(|_| BasicError::Malformed)?,
+    );
     let text = std::str::from_utf8(&decoded).map_err(|_| BasicError::Malformed)?;
     let (id, secret) = text.split_once(':').ok_or(BasicError::Malformed)?;
     let id = form_decode(id.as_bytes()).ok_or(BasicError::Malformed)?;

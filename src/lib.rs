@@ -53,6 +53,7 @@ pub mod keys;
 pub mod protect;
 mod random;
 mod scope;
+pub mod store;
 pub mod time;
 
 pub use claims::{Audience, Claims, ExtraClaims};

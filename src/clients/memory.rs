@@ -63,7 +63,8 @@ use std::path::Path;
 use super::config;
 pub use super::config::MAX_FILE_BYTES;
 use super::config_error::ConfigFileError;
-use super::{Client, ClientSecret, ClientStore, StoreError, StoreFuture};
+use super::{Client, ClientSecret, ClientStore};
+use crate::store::{StoreError, StoreFuture};
 
 /// Clients held in a `HashMap` by id: the embedded [`ClientStore`].
 ///

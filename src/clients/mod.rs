@@ -34,12 +34,12 @@ pub mod memory;
 mod secret;
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use crate::store::{StoreError, StoreFuture};
 
 pub use builder::{ClientBuilder, ClientError};
 pub use client::Client;
@@ -102,16 +102,14 @@ impl FromStr for AuthMethod {
     }
 }
 
-/// The boxed future a [`ClientStore`] returns (boxed so the trait stays object-safe).
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
 /// Looks clients up by `client_id`. Used as `Arc<dyn ClientStore>`.
 ///
 /// A store returns disabled clients too (the caller answers them as unknown), and `Ok(None)`
 /// for ids it does not know. Implementations must not block the runtime (DESIGN.md decision 8).
 ///
 /// ```
-/// use tower_client_credentials::clients::{Client, ClientStore, StoreError, StoreFuture};
+/// use tower_client_credentials::clients::{Client, ClientStore};
+/// use tower_client_credentials::store::{StoreError, StoreFuture};
 ///
 /// /// A store that knows nobody.
 /// struct Nobody;
@@ -151,19 +149,6 @@ impl<T: ClientStore + ?Sized> ClientStore for Arc<T> {
     fn dummy_secret(&self) -> ClientSecret {
         (**self).dummy_secret()
     }
-}
-
-/// Why a store could not answer. The token endpoint answers these with a server error, never
-/// `invalid_client`. Messages must not carry secrets or connection strings with passwords.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The backend could not be reached or failed (database down, timeout, …).
-    #[error("the client store is unavailable: {0}")]
-    Unavailable(String),
-    /// The backend holds a record that does not make a valid [`Client`].
-    #[error("the client store holds an invalid client record: {0}")]
-    InvalidRecord(String),
 }
 
 #[cfg(test)]
@@ -207,7 +192,7 @@ mod tests {
         let err = store.find("a").await.unwrap_err();
         assert_eq!(
             err.to_string(),
-            "the client store is unavailable: connection refused"
+            "the store is unavailable: connection refused"
         );
     }
 

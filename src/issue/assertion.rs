@@ -10,8 +10,9 @@ use std::sync::Mutex;
 use serde::Deserialize;
 
 use crate::claims::Audience;
-use crate::clients::{Client, StoreError, StoreFuture};
+use crate::clients::Client;
 use crate::jws::Compact;
+use crate::store::{StoreError, StoreFuture};
 
 /// Longest assertion read, before any decoding.
 pub(crate) const MAX_ASSERTION_BYTES: usize = 8 * 1024;

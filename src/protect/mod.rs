@@ -42,9 +42,9 @@ use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::http_auth::bearer_token;
 use crate::claims::{Claims, ExtraClaims};
 use crate::error::{AuthError, OnAuthError, Rfc6750};
+use crate::http_auth::bearer_token;
 use crate::scope::ScopeSet;
 use cache::TokenCache;
 
@@ -355,4 +355,3 @@ impl<F, B> fmt::Debug for ResponseFuture<F, B> {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
 }
-
