@@ -55,6 +55,7 @@ mod random;
 mod scope;
 pub mod store;
 pub mod time;
+pub mod token_endpoint;
 
 pub use claims::{Audience, Claims, ExtraClaims};
 #[cfg(feature = "issue")]

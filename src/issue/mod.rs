@@ -30,7 +30,6 @@ mod assertion;
 mod builder;
 mod discovery;
 mod request;
-mod response;
 mod service;
 
 use std::fmt;
@@ -44,6 +43,7 @@ use crate::claims::Audience;
 use crate::clients::{AuthMethod, Client, ClientStore};
 use crate::keys::KeyRing;
 use crate::scope::ScopeSet;
+use crate::token_endpoint::{OAuthError, OAuthErrorCode, TokenResponse};
 
 pub use assertion::{MAX_ASSERTION_LIFETIME_SECS, MemoryReplayGuard, ReplayGuard};
 pub use builder::{IssuerConfigError, TokenIssuerBuilder};
@@ -51,7 +51,6 @@ pub use builder::{IssuerConfigError, TokenIssuerBuilder};
 pub use discovery::discovery_routes;
 pub use discovery::{AuthorizationServerMetadata, JwksService, MetadataService};
 pub use request::{ClientAuth, JWT_BEARER_ASSERTION, TokenRequest};
-pub use response::{OAuthError, OAuthErrorCode, TokenResponse};
 pub use service::{ClientCredentialsTokenService, MAX_BODY_BYTES, TokenFuture};
 
 use assertion::Assertion;
@@ -193,12 +192,9 @@ impl TokenIssuer {
             OAuthError::new(OAuthErrorCode::ServerError, "the token could not be signed")
         })?;
         tracing::info!(client_id = client.id(), scope = %claims.scope, aud = audience, "access token issued");
-        Ok(TokenResponse {
-            access_token,
-            token_type: "Bearer",
-            expires_in: ttl,
-            scope: claims.scope,
-        })
+        Ok(TokenResponse::bearer(access_token)
+            .with_expires_in(ttl)
+            .with_scope(claims.scope))
     }
 
     /// Authenticates the client. Every failure is the same `invalid_client`; unknown clients

@@ -6,8 +6,8 @@ use std::fmt;
 use http::HeaderMap;
 use zeroize::Zeroizing;
 
-use super::response::{OAuthError, OAuthErrorCode};
 use crate::http_auth::{self, BasicError, form_decode};
+use crate::token_endpoint::{OAuthError, OAuthErrorCode};
 
 /// RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion.
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -275,9 +275,9 @@ mod tests {
         let err = parse(&HeaderMap::new(), b"grant_type=a&grant_type=a")
             .err()
             .unwrap();
-        assert_eq!(err.code(), OAuthErrorCode::InvalidRequest);
+        assert_eq!(err.code(), &OAuthErrorCode::InvalidRequest);
         let err = parse(&HeaderMap::new(), b"scope=&scope=x").err().unwrap();
-        assert_eq!(err.code(), OAuthErrorCode::InvalidRequest);
+        assert_eq!(err.code(), &OAuthErrorCode::InvalidRequest);
     }
 
     #[test]
@@ -295,9 +295,9 @@ mod tests {
     #[test]
     fn non_utf8_is_invalid_request() {
         let err = parse(&HeaderMap::new(), b"scope=%FF%FE").err().unwrap();
-        assert_eq!(err.code(), OAuthErrorCode::InvalidRequest);
+        assert_eq!(err.code(), &OAuthErrorCode::InvalidRequest);
         let err = parse(&HeaderMap::new(), b"scope=\xff").err().unwrap();
-        assert_eq!(err.code(), OAuthErrorCode::InvalidRequest);
+        assert_eq!(err.code(), &OAuthErrorCode::InvalidRequest);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use tower_service::Service;
 
 use super::TokenIssuer;
 use super::request;
-use super::response::{OAuthError, OAuthErrorCode};
+use crate::token_endpoint::{OAuthError, OAuthErrorCode};
 
 /// The most body the token endpoint reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
