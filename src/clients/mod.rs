@@ -3,8 +3,8 @@
 //!
 //! A [`Client`] holds a hashed [`ClientSecret`] and/or public keys, its allowed
 //! [`AuthMethod`]s, scopes and audiences. The token endpoint looks clients up through a
-//! [`ClientStore`]; [`MemoryClientStore`] is the embedded one, loaded from code or from a TOML
-//! file (format in the [`memory`] module).
+//! [`ClientStore`]; [`MemoryClientStore`] is the embedded one, filled in code or from a TOML
+//! file (format on [`MemoryClientStore`]).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -30,7 +30,7 @@ mod builder;
 mod client;
 mod config;
 mod config_error;
-pub mod memory;
+mod memory;
 mod secret;
 
 use std::fmt;
@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{StoreError, StoreFuture};
 
-pub use builder::{ClientBuilder, ClientError};
+pub use builder::{ClientBuilder, ClientConfigError};
 pub use client::Client;
 pub use config_error::{ConfigFileError, ConfigProblem};
 pub use memory::MemoryClientStore;
@@ -88,7 +88,7 @@ impl fmt::Display for AuthMethod {
 }
 
 impl FromStr for AuthMethod {
-    type Err = ClientError;
+    type Err = ClientConfigError;
     /// Parses an RFC 8414 name, exactly.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         [
@@ -98,7 +98,7 @@ impl FromStr for AuthMethod {
         ]
         .into_iter()
         .find(|m| m.as_str() == s)
-        .ok_or(ClientError::UnknownAuthMethod)
+        .ok_or(ClientConfigError::UnknownAuthMethod)
     }
 }
 
@@ -131,7 +131,7 @@ pub trait ClientStore: Send + Sync + 'static {
     /// that they cost as much as a wrong secret for a known client (DESIGN.md decision 5).
     ///
     /// The default is a SHA-256 dummy. A store holding Argon2id secrets should return an
-    /// Argon2id hash (as [`MemoryClientStore`](super::MemoryClientStore) does), or an unknown id
+    /// Argon2id hash (as [`MemoryClientStore`] does), or an unknown id
     /// answers ~15 ms sooner than a real one.
     fn dummy_secret(&self) -> ClientSecret {
         ClientSecret::dummy()
