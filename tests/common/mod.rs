@@ -9,6 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use tower_client_credentials::keys::SigningKey;
 
+#[cfg(feature = "issue")]
+pub mod issue;
+
 pub const ISSUER: &str = "https://auth.test";
 pub const AUDIENCE: &str = "reports-api";
 
