@@ -301,10 +301,10 @@ impl OAuthError {
         if self.code == OAuthErrorCode::MethodNotAllowed {
             headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
         }
-        if self.basic_challenge {
-            if let Ok(value) = HeaderValue::from_str(&basic_challenge(realm)) {
-                headers.insert(header::WWW_AUTHENTICATE, value);
-            }
+        if self.basic_challenge
+            && let Ok(value) = HeaderValue::from_str(&basic_challenge(realm))
+        {
+            headers.insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }
