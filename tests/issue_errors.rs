@@ -15,7 +15,9 @@ use common::issue::{decode_segment, http, scopes};
 use common::{AUDIENCE, ISSUER, now, serve};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tower_client_credentials::clients::{AuthMethod, Client, ClientSecret, MemoryClientStore};
+use tower_client_credentials::clients::{
+    AuthMethod, Client, ClientBuilder, ClientSecret, MemoryClientStore,
+};
 use tower_client_credentials::issue::{
     ClientCredentialsTokenService, IssuerConfigError, JWT_BEARER_ASSERTION, TokenIssuer,
     TokenIssuerBuilder,
@@ -151,7 +153,7 @@ async fn endpoint() -> Endpoint {
             .default_scopes(scopes("reports:read"))
             .audiences([AUDIENCE, OTHER_AUDIENCE])
     };
-    let built = |builder: tower_client_credentials::ClientBuilder| builder.build().expect("client");
+    let built = |builder: ClientBuilder| builder.build().expect("client");
     let clients = MemoryClientStore::new()
         .with_client(built(client(EXPORTER)))
         .with_client(built(client(OPERATOR).secret(password_hash())))
