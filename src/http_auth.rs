@@ -4,10 +4,12 @@
 
 use std::borrow::Cow;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+#[cfg(feature = "issue")]
+use base64::{Engine, engine::general_purpose::STANDARD};
 use http::{HeaderMap, header};
+#[cfg(feature = "issue")]
 use percent_encoding::percent_decode;
+#[cfg(feature = "issue")]
 use zeroize::Zeroizing;
 
 /// Ways an `Authorization: Bearer` header can be malformed (RFC 6750 §3.1 `invalid_request`).
@@ -26,6 +28,7 @@ pub enum InvalidRequest {
 }
 
 /// Why `Authorization: Basic` credentials cannot be used.
+#[cfg(feature = "issue")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BasicError {
     /// More than one `Authorization` header.
@@ -89,6 +92,7 @@ fn is_b64token(token: &str) -> bool {
 
 /// RFC 6749 §2.3.1: `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`.
 /// `Ok(None)` when the request has no `Authorization` header.
+#[cfg(feature = "issue")]
 pub(crate) fn basic_credentials(
     headers: &HeaderMap,
 ) -> Result<Option<(String, Zeroizing<String>)>, BasicError> {
@@ -118,6 +122,7 @@ pub(crate) fn basic_credentials(
 
 /// `application/x-www-form-urlencoded` decoding that refuses invalid UTF-8 instead of
 /// replacing it.
+#[cfg(feature = "issue")]
 pub(crate) fn form_decode(raw: &[u8]) -> Option<String> {
     let plus_as_space: Zeroizing<Vec<u8>> = Zeroizing::new(
         raw.iter()
@@ -232,6 +237,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "issue")]
     fn basic_credentials_are_form_decoded_after_base64() {
         // id "a b", secret "p:%+" → urlencoded "a+b" : "p%3A%25%2B"
         let value = format!("Basic {}", STANDARD.encode("a+b:p%3A%25%2B"));
@@ -243,6 +249,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "issue")]
     fn malformed_basic_credentials_are_typed_errors() {
         let no_colon = format!("Basic {}", STANDARD.encode("abc"));
         let empty_id = format!("Basic {}", STANDARD.encode(":secret"));

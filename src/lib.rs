@@ -78,7 +78,9 @@ pub mod keys;
 pub mod protect;
 mod random;
 mod scope;
+pub mod store;
 pub mod time;
+pub mod token_endpoint;
 
 // The vocabulary both halves share, and the types the README names, live at the root; every
 // other public item has its one path in its module.

@@ -9,18 +9,19 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::issue::{decode_segment, http, scopes};
 use common::*;
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, Scope, TokenResponse as _, TokenUrl};
 use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 use tower_client_credentials::clients::{AuthMethod, Client, ClientSecret, MemoryClientStore};
 use tower_client_credentials::issue::{
     ClientCredentialsTokenService, JWT_BEARER_ASSERTION, TokenIssuer, discovery_routes,
 };
 use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, SigningKey};
-use tower_client_credentials::{BearerAuthLayer, Claims, RequireScopeLayer, ScopeSet, Validator};
+use tower_client_credentials::time::{Clock, ManualClock};
+use tower_client_credentials::{BearerAuthLayer, Claims, RequireScopeLayer, Validator};
 
 const SECRET_CLIENT: &str = "svc-secret";
 const JWT_CLIENT: &str = "svc-jwt";
@@ -32,16 +33,13 @@ struct Server {
     jwt_keys: Vec<SigningKey>,
 }
 
-fn scopes(wire: &str) -> ScopeSet {
-    ScopeSet::parse(wire).expect("scopes")
-}
-
 async fn whoami(claims: Claims) -> axum::Json<Value> {
     axum::Json(json!({"sub": claims.sub, "scope": claims.scope.to_string()}))
 }
 
-/// An issuer whose `iss` is this server's own URL, plus a protected API in the same app.
-async fn server(ring: KeyRing, max_ttl: Duration) -> Server {
+/// An issuer whose `iss` is this server's own URL, plus a protected API in the same app; the
+/// issuer and the validator read the time from `clock` (the ring brings its own).
+async fn server(ring: KeyRing, max_ttl: Duration, clock: Clock) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -79,11 +77,14 @@ async fn server(ring: KeyRing, max_ttl: Duration) -> Server {
         .default_ttl(max_ttl.min(Duration::from_secs(900)))
         .max_ttl(max_ttl)
         .scopes_supported(["reports:read", "reports:write"])
+        .clock(clock.clone())
         .build()
         .expect("issuer");
     let validator = Validator::builder()
         .issuer(base.clone(), KeySource::local(ring))
         .audience(AUDIENCE)
+        .clock(clock)
+        .cache_capacity(0)
         .build()
         .expect("validator");
     let api = Router::new()
@@ -91,7 +92,7 @@ async fn server(ring: KeyRing, max_ttl: Duration) -> Server {
             "/api/reports",
             get(whoami).layer(RequireScopeLayer::all(["reports:read"])),
         )
-        .layer(BearerAuthLayer::new(validator).cache_capacity(0));
+        .layer(BearerAuthLayer::new(validator));
     let app = Router::new()
         .route_service(
             "/oauth2/token",
@@ -110,16 +111,11 @@ async fn server(ring: KeyRing, max_ttl: Duration) -> Server {
 
 async fn default_server() -> Server {
     let ring = KeyRing::new(SigningKey::generate(Algorithm::EdDSA).expect("keygen"));
-    server(ring, Duration::from_secs(3600)).await
-}
-
-fn decode_part(token: &str, index: usize) -> Value {
-    let part = token.split('.').nth(index).expect("segment");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
+    server(ring, Duration::from_secs(3600), Clock::system()).await
 }
 
 async fn call_api(base: &str, token: &str) -> (u16, Option<String>, String) {
-    let response = reqwest::Client::new()
+    let response = http()
         .get(format!("{base}/api/reports"))
         .bearer_auth(token)
         .send()
@@ -133,20 +129,16 @@ async fn oauth2_token(s: &Server, auth_type: AuthType, scope: Option<&str>) -> S
         .set_client_secret(oauth2::ClientSecret::new(s.secret.clone()))
         .set_token_uri(TokenUrl::new(format!("{}/oauth2/token", s.base)).expect("url"))
         .set_auth_type(auth_type);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http client");
     let mut request = client.exchange_client_credentials();
     if let Some(scope) = scope {
         request = request.add_scope(Scope::new(scope.into()));
     }
-    let token = request.request_async(&http).await.expect("token grant");
+    let token = request.request_async(&http()).await.expect("token grant");
     assert_eq!(token.token_type(), &oauth2::basic::BasicTokenType::Bearer);
     assert!(token.refresh_token().is_none());
     let lifetime = token.expires_in().expect("expires_in");
     let access = token.access_token().secret().clone();
-    let claims = decode_part(&access, 1);
+    let claims = decode_segment(&access, 1);
     assert_eq!(
         lifetime.as_secs(),
         claims["exp"].as_u64().expect("exp") - claims["iat"].as_u64().expect("iat")
@@ -168,7 +160,7 @@ async fn oauth2_client_with_basic_auth_gets_a_token_the_api_accepts() {
 async fn oauth2_client_with_post_auth_gets_the_requested_scope() {
     let s = default_server().await;
     let token = oauth2_token(&s, AuthType::RequestBody, Some("reports:write")).await;
-    let claims = decode_part(&token, 1);
+    let claims = decode_segment(&token, 1);
     assert_eq!(claims["scope"], "reports:write");
     // The token is genuine but lacks reports:read: the API answers 403, not 401.
     assert_eq!(
@@ -185,12 +177,12 @@ async fn oauth2_client_with_post_auth_gets_the_requested_scope() {
 async fn issued_token_has_rfc9068_header_and_claims() {
     let s = default_server().await;
     let token = oauth2_token(&s, AuthType::BasicAuth, Some("reports:read reports:write")).await;
-    let header = decode_part(&token, 0);
+    let header = decode_segment(&token, 0);
     assert_eq!(
         header,
         json!({"typ": "at+jwt", "alg": "EdDSA", "kid": s.issuer.keys().active().kid()})
     );
-    let claims = decode_part(&token, 1);
+    let claims = decode_segment(&token, 1);
     let keys: Vec<&str> = claims
         .as_object()
         .expect("object")
@@ -238,7 +230,7 @@ fn assertion(s: &Server, key: &SigningKey, jti: &str) -> String {
 }
 
 async fn post_assertion(s: &Server, assertion: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    http()
         .post(format!("{}/oauth2/token", s.base))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!(
@@ -261,7 +253,7 @@ async fn private_key_jwt_with_eddsa_and_es256_keys() {
         assert_eq!(body["token_type"], "Bearer");
         assert_eq!(body["scope"], "reports:read");
         let token = body["access_token"].as_str().expect("token");
-        assert_eq!(decode_part(token, 1)["sub"], JWT_CLIENT);
+        assert_eq!(decode_segment(token, 1)["sub"], JWT_CLIENT);
         assert_eq!(call_api(&s.base, token).await.0, 200);
     }
 }
@@ -337,19 +329,49 @@ async fn assertion_rules_are_enforced() {
     assert_eq!(post_assertion(&s, &forged).await.status(), 401);
 }
 
+/// Waits until the traffic task has completed `rounds` rounds; fails if it stopped.
+async fn wait_for_rounds(served: &AtomicUsize, traffic: &JoinHandle<()>, rounds: usize) {
+    while served.load(Ordering::SeqCst) < rounds {
+        assert!(!traffic.is_finished(), "the traffic task stopped early");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn jwks_kids(base: &str) -> Vec<String> {
+    let jwks: Value = http()
+        .get(format!("{base}/.well-known/jwks.json"))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["kid"].as_str().expect("kid").to_owned())
+        .collect()
+}
+
 #[tokio::test]
 async fn rotation_under_traffic_keeps_old_tokens_valid_then_retires_the_old_key() {
+    // The ring, the issuer and the validator read one manual clock: the retention window
+    // passes when the test moves the clock, not by sleeping through it.
+    let time = ManualClock::starting_now();
+    let retention = Duration::from_secs(600);
     let first = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
-    // Short lifetimes so the retirement window passes within the test.
-    let ring = KeyRing::new(first.clone()).with_retention(Duration::from_secs(3));
-    let s = server(ring.clone(), Duration::from_secs(2)).await;
+    let ring = KeyRing::new(first.clone())
+        .with_clock(time.clock())
+        .with_retention(retention);
+    let s = server(ring.clone(), Duration::from_secs(300), time.clock()).await;
     let old_token = oauth2_token(&s, AuthType::BasicAuth, None).await;
-    assert_eq!(decode_part(&old_token, 0)["kid"], first.kid());
+    assert_eq!(decode_segment(&old_token, 0)["kid"], first.kid());
 
     // Traffic: fetch a token and call the API in a loop while the key rotates.
     let stop = Arc::new(AtomicBool::new(false));
     let served = Arc::new(AtomicUsize::new(0));
-    let traffic = {
+    let traffic: JoinHandle<()> = {
         let (base, secret, stop, served) = (
             s.base.clone(),
             s.secret.clone(),
@@ -357,9 +379,9 @@ async fn rotation_under_traffic_keeps_old_tokens_valid_then_retires_the_old_key(
             served.clone(),
         );
         tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let client = http();
             while !stop.load(Ordering::SeqCst) {
-                let body: Value = http
+                let body: Value = client
                     .post(format!("{base}/oauth2/token"))
                     .basic_auth(SECRET_CLIENT, Some(&secret))
                     .form(&[("grant_type", "client_credentials")])
@@ -382,47 +404,28 @@ async fn rotation_under_traffic_keeps_old_tokens_valid_then_retires_the_old_key(
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_for_rounds(&served, &traffic, 3).await;
     let second = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
     ring.rotate(second.clone()).expect("rotate");
 
     // The old token still validates; new tokens carry the new kid; the JWKS lists both.
     assert_eq!(call_api(&s.base, &old_token).await.0, 200);
     let new_token = oauth2_token(&s, AuthType::BasicAuth, None).await;
-    assert_eq!(decode_part(&new_token, 0)["kid"], second.kid());
-    let kids = |jwks: Value| -> Vec<String> {
-        jwks["keys"]
-            .as_array()
-            .expect("keys")
-            .iter()
-            .map(|k| k["kid"].as_str().expect("kid").to_owned())
-            .collect()
-    };
-    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", s.base))
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    assert_eq!(decode_segment(&new_token, 0)["kid"], second.kid());
     assert_eq!(
-        kids(jwks),
+        jwks_kids(&s.base).await,
         [second.kid().to_owned(), first.kid().to_owned()]
     );
 
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rounds = served.load(Ordering::SeqCst);
+    wait_for_rounds(&served, &traffic, rounds + 3).await;
     stop.store(true, Ordering::SeqCst);
     traffic.await.expect("traffic task saw only 200s");
-    assert!(served.load(Ordering::SeqCst) > 0);
 
-    // After the retention window only the new key remains, and the old key's tokens fail.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", s.base))
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(kids(jwks), [second.kid().to_owned()]);
+    // Once the retention window has passed only the new key remains, the old key's tokens
+    // fail, and tokens issued now (on the same clock) pass.
+    time.advance(retention);
+    assert_eq!(jwks_kids(&s.base).await, [second.kid().to_owned()]);
     assert_eq!(
         call_api(&s.base, &old_token).await,
         (
@@ -431,12 +434,17 @@ async fn rotation_under_traffic_keeps_old_tokens_valid_then_retires_the_old_key(
             String::new()
         )
     );
+    let later_token = oauth2_token(&s, AuthType::BasicAuth, None).await;
+    assert_eq!(decode_segment(&later_token, 1)["iat"], time.now());
+    assert_eq!(call_api(&s.base, &later_token).await.0, 200);
 }
 
 #[tokio::test]
 async fn metadata_document_field_by_field() {
     let s = default_server().await;
-    let response = reqwest::get(format!("{}/.well-known/oauth-authorization-server", s.base))
+    let response = http()
+        .get(format!("{}/.well-known/oauth-authorization-server", s.base))
+        .send()
         .await
         .expect("metadata");
     assert_eq!(response.status(), 200);
@@ -461,7 +469,9 @@ async fn metadata_document_field_by_field() {
 #[tokio::test]
 async fn jwks_document_field_by_field() {
     let s = default_server().await;
-    let response = reqwest::get(format!("{}/.well-known/jwks.json", s.base))
+    let response = http()
+        .get(format!("{}/.well-known/jwks.json", s.base))
+        .send()
         .await
         .expect("jwks");
     assert_eq!(response.status(), 200);
@@ -481,7 +491,7 @@ async fn jwks_document_field_by_field() {
     let token = oauth2_token(&s, AuthType::BasicAuth, None).await;
     let (message, signature) = token.rsplit_once('.').expect("jws");
     assert!(keys[0].verify_signature(message.as_bytes(), signature));
-    let post = reqwest::Client::new()
+    let post = http()
         .post(format!("{}/.well-known/jwks.json", s.base))
         .send()
         .await

@@ -11,11 +11,13 @@ use std::time::Duration;
 use axum::Router;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use common::issue::{decode_segment, http, scopes};
 use common::{AUDIENCE, ISSUER, now, serve};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tower_client_credentials::ScopeSet;
-use tower_client_credentials::clients::{AuthMethod, Client, ClientSecret, MemoryClientStore};
+use tower_client_credentials::clients::{
+    AuthMethod, Client, ClientBuilder, ClientSecret, MemoryClientStore,
+};
 use tower_client_credentials::issue::{
     ClientCredentialsTokenService, IssuerConfigError, JWT_BEARER_ASSERTION, TokenIssuer,
     TokenIssuerBuilder,
@@ -42,10 +44,6 @@ const POST_ONLY: &str = "batch-poster";
 const LONG_LIVED: &str = "long-lived";
 /// `private_key_jwt` only, with an EdDSA key.
 const SIGNER: &str = "billing";
-
-fn scopes(wire: &str) -> ScopeSet {
-    ScopeSet::parse(wire).expect("scopes")
-}
 
 /// Argon2id is slow in debug builds: hash once per test binary.
 fn password_hash() -> ClientSecret {
@@ -75,11 +73,6 @@ fn basic(id: &str, secret: &str) -> String {
 /// A Basic header over `user_pass` as given, without form-encoding.
 fn basic_raw(user_pass: &str) -> String {
     format!("Basic {}", STANDARD.encode(user_pass))
-}
-
-fn decode_segment(token: &str, index: usize) -> Value {
-    let segment = token.split('.').nth(index).expect("segment");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).expect("base64url")).expect("json")
 }
 
 /// Status, every header but `date` and `content-length` (sorted), and the body.
@@ -160,7 +153,7 @@ async fn endpoint() -> Endpoint {
             .default_scopes(scopes("reports:read"))
             .audiences([AUDIENCE, OTHER_AUDIENCE])
     };
-    let built = |builder: tower_client_credentials::ClientBuilder| builder.build().expect("client");
+    let built = |builder: ClientBuilder| builder.build().expect("client");
     let clients = MemoryClientStore::new()
         .with_client(built(client(EXPORTER)))
         .with_client(built(client(OPERATOR).secret(password_hash())))
@@ -190,7 +183,7 @@ async fn endpoint() -> Endpoint {
         Router::new().route_service("/oauth2/token", ClientCredentialsTokenService::new(issuer));
     Endpoint {
         url: format!("{}/oauth2/token", serve(app).await),
-        http: reqwest::Client::new(),
+        http: http(),
         kid,
         secret: plain.expose().to_owned(),
         signer,

@@ -3,15 +3,17 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::client::Inner;
-use super::{AuthMethod, Client, ClientSecret};
-use crate::ScopeSet;
+use super::AuthMethod;
+use super::client::{Client, Inner};
+use super::secret::ClientSecret;
 use crate::keys::VerifyingKey;
+use crate::scope::ScopeSet;
 
-/// Why a [`Client`] could not be built: its settings contradict each other.
+/// Why [`ClientBuilder::build`] refused: the client's settings are invalid or contradict each
+/// other.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum ClientError {
+pub enum ClientConfigError {
     /// The id is empty, or has a character outside visible ASCII, or a `:` (HTTP Basic
     /// splits on the first `:`, RFC 7617 §2).
     #[error("the client id must be non-empty visible ASCII without ':'")]
@@ -75,10 +77,11 @@ pub struct ClientBuilder {
     enabled: bool,
 }
 
-impl ClientBuilder {
-    pub(super) fn new(id: String) -> Self {
+impl Client {
+    /// Starts building the client with this `client_id`.
+    pub fn builder(id: impl Into<String>) -> ClientBuilder {
         ClientBuilder {
-            id,
+            id: id.into(),
             secret: None,
             auth_methods: vec![AuthMethod::ClientSecretBasic],
             allowed_scopes: ScopeSet::new(),
@@ -90,7 +93,9 @@ impl ClientBuilder {
             enabled: true,
         }
     }
+}
 
+impl ClientBuilder {
     /// The stored secret, for `client_secret_basic` / `client_secret_post`.
     pub fn secret(mut self, secret: ClientSecret) -> Self {
         self.secret = Some(secret);
@@ -162,52 +167,17 @@ impl ClientBuilder {
     }
 
     /// Checks the settings against each other and builds the client.
-    pub fn build(self) -> Result<Client, ClientError> {
-        let id_ok =
-            !self.id.is_empty() && self.id.bytes().all(|b| b.is_ascii_graphic() && b != b':');
-        if !id_ok {
-            return Err(ClientError::InvalidId);
-        }
+    pub fn build(self) -> Result<Client, ClientConfigError> {
+        check_id(&self.id)?;
         if self.auth_methods.is_empty() {
-            return Err(ClientError::NoAuthMethods);
+            return Err(ClientConfigError::NoAuthMethods);
         }
-        let default_scopes = self
-            .default_scopes
-            .unwrap_or_else(|| self.allowed_scopes.clone());
-        if !default_scopes.is_subset(&self.allowed_scopes) {
-            return Err(ClientError::DefaultScopesNotAllowed);
-        }
-        if self.audiences.iter().any(String::is_empty) {
-            return Err(ClientError::EmptyAudience);
-        }
-        let default_audience = match (self.default_audience, self.audiences.first()) {
-            (Some(chosen), _) if self.audiences.contains(&chosen) => chosen,
-            (Some(_), _) => return Err(ClientError::DefaultAudienceNotAllowed),
-            (None, Some(first)) => first.clone(),
-            (None, None) => return Err(ClientError::NoAudience),
-        };
-        let wants_secret = self.auth_methods.iter().any(|m| m.uses_secret());
-        match (wants_secret, self.secret.is_some()) {
-            (true, false) => return Err(ClientError::MissingSecret),
-            (false, true) => return Err(ClientError::UnusedSecret),
-            _ => {}
-        }
-        let wants_keys = self.auth_methods.contains(&AuthMethod::PrivateKeyJwt);
-        match (wants_keys, !self.keys.is_empty()) {
-            (true, false) => return Err(ClientError::MissingKeys),
-            (false, true) => return Err(ClientError::UnusedKeys),
-            _ => {}
-        }
-        if self.keys.iter().any(|k| k.algorithm().is_symmetric()) {
-            return Err(ClientError::SymmetricKey);
-        }
-        let mut kids = HashSet::new();
-        if !self.keys.iter().all(|k| kids.insert(k.kid())) {
-            return Err(ClientError::DuplicateKeyId);
-        }
+        let default_scopes = self.checked_default_scopes()?;
+        let default_audience = self.checked_default_audience()?;
+        self.check_credentials()?;
         // Tokens carry whole seconds: a lifetime under one second would be expired on issue.
         if self.token_ttl.is_some_and(|ttl| ttl.as_secs() == 0) {
-            return Err(ClientError::ZeroTokenTtl);
+            return Err(ClientConfigError::ZeroTokenTtl);
         }
         Ok(Client::from_inner(Inner {
             id: self.id,
@@ -221,6 +191,67 @@ impl ClientBuilder {
             token_ttl: self.token_ttl,
             enabled: self.enabled,
         }))
+    }
+
+    /// The default scopes: the ones set, or all allowed ones; never beyond the allowed ones.
+    fn checked_default_scopes(&self) -> Result<ScopeSet, ClientConfigError> {
+        let default_scopes = self
+            .default_scopes
+            .clone()
+            .unwrap_or_else(|| self.allowed_scopes.clone());
+        if !default_scopes.is_subset(&self.allowed_scopes) {
+            return Err(ClientConfigError::DefaultScopesNotAllowed);
+        }
+        Ok(default_scopes)
+    }
+
+    /// The default audience: the one set, which must be allowed, or the first allowed one.
+    fn checked_default_audience(&self) -> Result<String, ClientConfigError> {
+        if self.audiences.iter().any(String::is_empty) {
+            return Err(ClientConfigError::EmptyAudience);
+        }
+        match (&self.default_audience, self.audiences.first()) {
+            (Some(chosen), _) if self.audiences.contains(chosen) => Ok(chosen.clone()),
+            (Some(_), _) => Err(ClientConfigError::DefaultAudienceNotAllowed),
+            (None, Some(first)) => Ok(first.clone()),
+            (None, None) => Err(ClientConfigError::NoAudience),
+        }
+    }
+
+    /// A secret exactly when a secret method is allowed; usable keys exactly when
+    /// `private_key_jwt` is.
+    fn check_credentials(&self) -> Result<(), ClientConfigError> {
+        let wants_secret = self.auth_methods.iter().any(|m| m.uses_secret());
+        match (wants_secret, self.secret.is_some()) {
+            (true, false) => return Err(ClientConfigError::MissingSecret),
+            (false, true) => return Err(ClientConfigError::UnusedSecret),
+            _ => {}
+        }
+        let wants_keys = self.auth_methods.contains(&AuthMethod::PrivateKeyJwt);
+        match (wants_keys, !self.keys.is_empty()) {
+            (true, false) => return Err(ClientConfigError::MissingKeys),
+            (false, true) => return Err(ClientConfigError::UnusedKeys),
+            _ => {}
+        }
+        if self.keys.iter().any(|k| k.algorithm().is_symmetric()) {
+            return Err(ClientConfigError::SymmetricKey);
+        }
+        // An assertion's `kid` must select one key.
+        let mut kids = HashSet::new();
+        if !self.keys.iter().all(|k| kids.insert(k.kid())) {
+            return Err(ClientConfigError::DuplicateKeyId);
+        }
+        Ok(())
+    }
+}
+
+/// Non-empty visible ASCII without `:` (HTTP Basic splits on the first `:`, RFC 7617 §2).
+fn check_id(id: &str) -> Result<(), ClientConfigError> {
+    let ok = !id.is_empty() && id.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+    if ok {
+        Ok(())
+    } else {
+        Err(ClientConfigError::InvalidId)
     }
 }
 
@@ -262,7 +293,7 @@ mod tests {
     fn ids_with_colon_space_or_non_ascii_are_invalid() {
         for bad in ["", "a:b", "a b", "é", "tab\t", "\u{7f}"] {
             let err = secret_client(bad).build().unwrap_err();
-            assert_eq!(err, ClientError::InvalidId, "{bad:?}");
+            assert_eq!(err, ClientConfigError::InvalidId, "{bad:?}");
         }
         assert!(secret_client("svc-1_x.y~!").build().is_ok());
     }
@@ -274,7 +305,7 @@ mod tests {
             .default_scopes(scopes("a b"))
             .build()
             .unwrap_err();
-        assert_eq!(err, ClientError::DefaultScopesNotAllowed);
+        assert_eq!(err, ClientConfigError::DefaultScopesNotAllowed);
     }
 
     #[test]
@@ -282,11 +313,14 @@ mod tests {
         let none = Client::builder("svc")
             .secret(ClientSecret::generate().1)
             .build();
-        assert_eq!(none.unwrap_err(), ClientError::NoAudience);
+        assert_eq!(none.unwrap_err(), ClientConfigError::NoAudience);
         let stray = secret_client("svc").default_audience("elsewhere").build();
-        assert_eq!(stray.unwrap_err(), ClientError::DefaultAudienceNotAllowed);
+        assert_eq!(
+            stray.unwrap_err(),
+            ClientConfigError::DefaultAudienceNotAllowed
+        );
         let empty = secret_client("svc").audiences([""]).build();
-        assert_eq!(empty.unwrap_err(), ClientError::EmptyAudience);
+        assert_eq!(empty.unwrap_err(), ClientConfigError::EmptyAudience);
         let chosen = secret_client("svc")
             .audiences(["a", "b"])
             .default_audience("b")
@@ -298,14 +332,14 @@ mod tests {
     #[test]
     fn secret_is_required_exactly_when_a_secret_method_is_allowed() {
         let missing = Client::builder("svc").audiences(["api"]).build();
-        assert_eq!(missing.unwrap_err(), ClientError::MissingSecret);
+        assert_eq!(missing.unwrap_err(), ClientConfigError::MissingSecret);
         let unused = secret_client("svc")
             .auth_methods([AuthMethod::PrivateKeyJwt])
             .keys([key(Algorithm::EdDSA)])
             .build();
-        assert_eq!(unused.unwrap_err(), ClientError::UnusedSecret);
+        assert_eq!(unused.unwrap_err(), ClientConfigError::UnusedSecret);
         let none = secret_client("svc").auth_methods([]).build();
-        assert_eq!(none.unwrap_err(), ClientError::NoAuthMethods);
+        assert_eq!(none.unwrap_err(), ClientConfigError::NoAuthMethods);
     }
 
     #[test]
@@ -315,17 +349,17 @@ mod tests {
             .auth_methods([AuthMethod::PrivateKeyJwt]);
         assert_eq!(
             jwt_only.clone().build().unwrap_err(),
-            ClientError::MissingKeys
+            ClientConfigError::MissingKeys
         );
         let unused = secret_client("svc").keys([key(Algorithm::ES256)]).build();
-        assert_eq!(unused.unwrap_err(), ClientError::UnusedKeys);
+        assert_eq!(unused.unwrap_err(), ClientConfigError::UnusedKeys);
         let ed = key(Algorithm::EdDSA);
         let client = jwt_only.clone().keys([ed.clone()]).build().unwrap();
         assert!(client.secret().is_none());
         assert_eq!(client.key(ed.kid()).map(|k| k.kid()), Some(ed.kid()));
         assert!(client.key("other").is_none());
         let twice = jwt_only.clone().keys([ed.clone(), ed]).build();
-        assert_eq!(twice.unwrap_err(), ClientError::DuplicateKeyId);
+        assert_eq!(twice.unwrap_err(), ClientConfigError::DuplicateKeyId);
     }
 
     #[test]
@@ -337,7 +371,7 @@ mod tests {
             .keys([hs])
             .build()
             .unwrap_err();
-        assert_eq!(err, ClientError::SymmetricKey);
+        assert_eq!(err, ClientConfigError::SymmetricKey);
     }
 
     #[test]
@@ -346,7 +380,7 @@ mod tests {
             .token_ttl(Duration::ZERO)
             .build()
             .unwrap_err();
-        assert_eq!(err, ClientError::ZeroTokenTtl);
+        assert_eq!(err, ClientConfigError::ZeroTokenTtl);
     }
 
     #[test]
@@ -355,6 +389,6 @@ mod tests {
             .token_ttl(Duration::from_millis(500))
             .build()
             .unwrap_err();
-        assert_eq!(err, ClientError::ZeroTokenTtl);
+        assert_eq!(err, ClientConfigError::ZeroTokenTtl);
     }
 }

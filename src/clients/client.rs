@@ -4,9 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{AuthMethod, ClientBuilder, ClientSecret};
-use crate::ScopeSet;
+use super::AuthMethod;
+use super::secret::ClientSecret;
 use crate::keys::VerifyingKey;
+use crate::scope::ScopeSet;
 
 /// A registered client. Cheap to clone.
 ///
@@ -15,7 +16,6 @@ use crate::keys::VerifyingKey;
 ///
 /// ```
 /// use tower_client_credentials::clients::{AuthMethod, Client, ClientSecret};
-/// use tower_client_credentials::ScopeSet;
 ///
 /// let (_plaintext, secret) = ClientSecret::generate();
 /// let client = Client::builder("reports-exporter")
@@ -49,11 +49,6 @@ pub(super) struct Inner {
 }
 
 impl Client {
-    /// Starts building the client with this `client_id`.
-    pub fn builder(id: impl Into<String>) -> ClientBuilder {
-        ClientBuilder::new(id.into())
-    }
-
     pub(super) fn from_inner(inner: Inner) -> Self {
         Client {
             inner: Arc::new(inner),

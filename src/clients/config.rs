@@ -1,22 +1,23 @@
-//! Reading the TOML client file (format in [`super::memory`]) into [`Client`]s.
+//! Reading the TOML client file (format on [`MemoryClientStore`](super::MemoryClientStore))
+//! into [`Client`]s.
 
 use std::collections::HashMap;
 use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::DeTable;
 
+use super::AuthMethod;
+use super::builder::{ClientBuilder, ClientConfigError};
+use super::client::Client;
 use super::config_error::{ConfigFileError, ConfigProblem, Source};
-use super::{AuthMethod, Client, ClientError, ClientSecret};
+use super::secret::ClientSecret;
 use crate::keys::{KeyError, VerifyingKey};
-use crate::{Scope, ScopeError, ScopeSet};
-
-/// The largest client file [`MemoryClientStore::from_toml_file`](super::MemoryClientStore)
-/// reads.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+use crate::scope::{Scope, ScopeError, ScopeSet};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a table of [[client]] tables")]
@@ -47,21 +48,22 @@ struct RawJwks {
     keys: Vec<Spanned<serde_json::Value>>,
 }
 
-/// Reads a client file, refusing files over [`MAX_FILE_BYTES`] (and endless ones like
+/// Reads a client file, refusing files over `limit` bytes (and endless ones like
 /// `/dev/zero`).
-pub(super) fn read_file(path: &Path) -> Result<String, ConfigFileError> {
+pub(super) fn read_file(path: &Path, limit: u64) -> Result<String, ConfigFileError> {
     let io_error = |source| ConfigFileError::Io {
         path: path.to_path_buf(),
         source,
     };
     let file = std::fs::File::open(path).map_err(io_error)?;
     let mut text = String::new();
-    file.take(MAX_FILE_BYTES + 1)
+    file.take(limit.saturating_add(1))
         .read_to_string(&mut text)
         .map_err(io_error)?;
-    if text.len() as u64 > MAX_FILE_BYTES {
+    if text.len() as u64 > limit {
         return Err(ConfigFileError::TooLarge {
             path: path.to_path_buf(),
+            limit,
         });
     }
     Ok(text)
@@ -89,33 +91,77 @@ pub(super) fn parse(text: &str, path: Option<&Path>) -> Result<Vec<Client>, Conf
 }
 
 impl Source<'_> {
+    /// One `[[client]]` table through the [`ClientBuilder`], every problem placed at its field.
     fn build_client(&self, raw: Spanned<RawClient>) -> Result<Client, ConfigFileError> {
-        let table_at = raw.span().start;
-        let raw = raw.into_inner();
-        let at = |field: &str, span: Option<Range<usize>>, problem| {
-            let start = span.map_or(table_at, |s| s.start);
-            self.error(start, Some(format!("client.{field}")), problem)
+        let table = ClientTable {
+            source: self,
+            start: raw.span().start,
         };
-        let mut builder = Client::builder(raw.id.get_ref().clone());
+        let raw = raw.into_inner();
+        let builder = Client::builder(raw.id.get_ref().clone());
+        let builder = table.authentication(&raw, builder)?;
+        let builder = table.permissions(&raw, builder)?;
+        let builder = table.keys(&raw, builder)?;
+        builder.build().map_err(|e| {
+            let (field, span) = blame(&raw, &e);
+            table.error(field, span, ConfigProblem::Client(e))
+        })
+    }
+}
+
+/// The `[[client]]` table being read, for placing its problems.
+struct ClientTable<'s, 't> {
+    source: &'s Source<'t>,
+    /// Where the table starts: the place of problems no field holds.
+    start: usize,
+}
+
+impl ClientTable<'_, '_> {
+    /// A problem with `client.{field}`, at `span` or else at the table.
+    fn error(
+        &self,
+        field: &str,
+        span: Option<Range<usize>>,
+        problem: ConfigProblem,
+    ) -> ConfigFileError {
+        let at = span.map_or(self.start, |s| s.start);
+        self.source
+            .error(at, Some(format!("client.{field}")), problem)
+    }
+
+    /// `secret_hash` and `auth_methods`.
+    fn authentication(
+        &self,
+        raw: &RawClient,
+        mut builder: ClientBuilder,
+    ) -> Result<ClientBuilder, ConfigFileError> {
         if let Some(hash) = &raw.secret_hash {
-            let secret = ClientSecret::parse(hash.get_ref())
-                .map_err(|e| at("secret_hash", Some(hash.span()), ConfigProblem::Secret(e)))?;
+            let secret = ClientSecret::parse(hash.get_ref()).map_err(|e| {
+                self.error("secret_hash", Some(hash.span()), ConfigProblem::Secret(e))
+            })?;
             builder = builder.secret(secret);
         }
         if let Some(methods) = &raw.auth_methods {
             builder = builder.auth_methods(methods.get_ref().iter().copied());
         }
-        if let Some(scopes) = &raw.scopes {
-            builder = builder.allowed_scopes(
-                scope_set(scopes)
-                    .map_err(|(span, e)| at("scopes", Some(span), ConfigProblem::Scope(e)))?,
-            );
+        Ok(builder)
+    }
+
+    /// What the client may get: scopes, audiences, token lifetime, and whether it may at all.
+    fn permissions(
+        &self,
+        raw: &RawClient,
+        mut builder: ClientBuilder,
+    ) -> Result<ClientBuilder, ConfigFileError> {
+        let scopes = |field: &str, scopes: &Spanned<Vec<Spanned<String>>>| {
+            scope_set(scopes)
+                .map_err(|(span, e)| self.error(field, Some(span), ConfigProblem::Scope(e)))
+        };
+        if let Some(allowed) = &raw.scopes {
+            builder = builder.allowed_scopes(scopes("scopes", allowed)?);
         }
-        if let Some(scopes) = &raw.default_scopes {
-            builder =
-                builder.default_scopes(scope_set(scopes).map_err(|(span, e)| {
-                    at("default_scopes", Some(span), ConfigProblem::Scope(e))
-                })?);
+        if let Some(defaults) = &raw.default_scopes {
+            builder = builder.default_scopes(scopes("default_scopes", defaults)?);
         }
         if let Some(audiences) = &raw.audiences {
             builder = builder.audiences(audiences.get_ref().iter().cloned());
@@ -124,53 +170,61 @@ impl Source<'_> {
             builder = builder.default_audience(audience.get_ref().clone());
         }
         if let Some(ttl) = &raw.token_ttl_secs {
-            builder = builder.token_ttl(std::time::Duration::from_secs(*ttl.get_ref()));
+            builder = builder.token_ttl(Duration::from_secs(*ttl.get_ref()));
         }
         if let Some(enabled) = &raw.enabled {
             builder = builder.enabled(*enabled.get_ref());
         }
-        if let Some(jwks) = &raw.jwks {
-            let keys = jwks.get_ref().keys.iter().map(|jwk| {
-                verifying_key(jwk.get_ref())
-                    .map_err(|e| at("jwks", Some(jwk.span()), ConfigProblem::Key(e)))
-            });
-            builder = builder.keys(keys.collect::<Result<Vec<_>, _>>()?);
-        }
-        builder.build().map_err(|e| {
-            let methods = raw.auth_methods.as_ref().map(Spanned::span);
-            let (field, span) = match e {
-                ClientError::InvalidId => ("id", Some(raw.id.span())),
-                ClientError::NoAuthMethods | ClientError::UnknownAuthMethod => {
-                    ("auth_methods", methods)
-                }
-                ClientError::DefaultScopesNotAllowed => (
-                    "default_scopes",
-                    raw.default_scopes.as_ref().map(Spanned::span),
-                ),
-                ClientError::NoAudience | ClientError::EmptyAudience => {
-                    ("audiences", raw.audiences.as_ref().map(Spanned::span))
-                }
-                ClientError::DefaultAudienceNotAllowed => (
-                    "default_audience",
-                    raw.default_audience.as_ref().map(Spanned::span),
-                ),
-                // Point at the methods that need the missing credential.
-                ClientError::MissingSecret => ("secret_hash", methods),
-                ClientError::MissingKeys => ("jwks", methods),
-                ClientError::UnusedSecret => {
-                    ("secret_hash", raw.secret_hash.as_ref().map(Spanned::span))
-                }
-                ClientError::UnusedKeys
-                | ClientError::SymmetricKey
-                | ClientError::DuplicateKeyId => ("jwks", raw.jwks.as_ref().map(Spanned::span)),
-                ClientError::ZeroTokenTtl => (
-                    "token_ttl_secs",
-                    raw.token_ttl_secs.as_ref().map(Spanned::span),
-                ),
-            };
-            at(field, span, ConfigProblem::Client(e))
-        })
+        Ok(builder)
     }
+
+    /// `jwks`: the public keys for `private_key_jwt`.
+    fn keys(
+        &self,
+        raw: &RawClient,
+        builder: ClientBuilder,
+    ) -> Result<ClientBuilder, ConfigFileError> {
+        let Some(jwks) = &raw.jwks else {
+            return Ok(builder);
+        };
+        let keys = jwks.get_ref().keys.iter().map(|jwk| {
+            verifying_key(jwk.get_ref())
+                .map_err(|e| self.error("jwks", Some(jwk.span()), ConfigProblem::Key(e)))
+        });
+        Ok(builder.keys(keys.collect::<Result<Vec<_>, _>>()?))
+    }
+}
+
+/// The field a [`ClientConfigError`] is about, and its place in the table when it was given.
+fn blame(raw: &RawClient, e: &ClientConfigError) -> (&'static str, Option<Range<usize>>) {
+    let methods = raw.auth_methods.as_ref().map(Spanned::span);
+    match e {
+        ClientConfigError::InvalidId => ("id", Some(raw.id.span())),
+        ClientConfigError::NoAuthMethods | ClientConfigError::UnknownAuthMethod => {
+            ("auth_methods", methods)
+        }
+        ClientConfigError::DefaultScopesNotAllowed => {
+            ("default_scopes", span_of(&raw.default_scopes))
+        }
+        ClientConfigError::NoAudience | ClientConfigError::EmptyAudience => {
+            ("audiences", span_of(&raw.audiences))
+        }
+        ClientConfigError::DefaultAudienceNotAllowed => {
+            ("default_audience", span_of(&raw.default_audience))
+        }
+        // Point at the methods that need the missing credential.
+        ClientConfigError::MissingSecret => ("secret_hash", methods),
+        ClientConfigError::MissingKeys => ("jwks", methods),
+        ClientConfigError::UnusedSecret => ("secret_hash", span_of(&raw.secret_hash)),
+        ClientConfigError::UnusedKeys
+        | ClientConfigError::SymmetricKey
+        | ClientConfigError::DuplicateKeyId => ("jwks", span_of(&raw.jwks)),
+        ClientConfigError::ZeroTokenTtl => ("token_ttl_secs", span_of(&raw.token_ttl_secs)),
+    }
+}
+
+fn span_of<T>(field: &Option<Spanned<T>>) -> Option<Range<usize>> {
+    field.as_ref().map(Spanned::span)
 }
 
 fn scope_set(
@@ -294,7 +348,7 @@ mod tests {
         assert_eq!((line, field.as_deref()), (6, Some("client.default_scopes")));
         assert_eq!(
             problem,
-            ConfigProblem::Client(ClientError::DefaultScopesNotAllowed)
+            ConfigProblem::Client(ClientConfigError::DefaultScopesNotAllowed)
         );
     }
 
@@ -322,7 +376,10 @@ mod tests {
         let text = "[[client]]\nid = \"svc\"\naudiences = [\"api\"]\nauth_methods = [\"private_key_jwt\"]\n";
         let (line, field, problem, _) = fails(text);
         assert_eq!((line, field.as_deref()), (4, Some("client.jwks")));
-        assert_eq!(problem, ConfigProblem::Client(ClientError::MissingKeys));
+        assert_eq!(
+            problem,
+            ConfigProblem::Client(ClientConfigError::MissingKeys)
+        );
     }
 
     #[test]
@@ -359,7 +416,7 @@ mod tests {
     #[test]
     fn missing_file_error_names_the_path() {
         let path = Path::new("/nonexistent/clients.toml");
-        let err = read_file(path).unwrap_err();
+        let err = read_file(path, 1024).unwrap_err();
         assert!(
             matches!(&err, ConfigFileError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
         );
@@ -374,8 +431,8 @@ mod tests {
         let path = Path::new("/dev/zero");
         if path.exists() {
             assert!(matches!(
-                read_file(path),
-                Err(ConfigFileError::TooLarge { .. })
+                read_file(path, 1024),
+                Err(ConfigFileError::TooLarge { limit: 1024, .. })
             ));
         }
     }

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::config::MAX_FILE_BYTES;
-use super::{ClientError, SecretError};
-use crate::ScopeError;
+use super::builder::ClientConfigError;
+use super::secret::SecretError;
 use crate::keys::KeyError;
+use crate::scope::ScopeError;
 
 /// Longest excerpt of a parser message kept in an error.
 const MAX_MESSAGE_CHARS: usize = 160;
@@ -33,10 +33,13 @@ pub enum ConfigFileError {
         /// The I/O error.
         source: io::Error,
     },
-    /// The file is larger than [`MAX_FILE_BYTES`].
+    /// The file is larger than the store reads
+    /// ([`MemoryClientStore::MAX_FILE_BYTES`](super::MemoryClientStore::MAX_FILE_BYTES)).
     TooLarge {
         /// The file.
         path: PathBuf,
+        /// The most bytes read.
+        limit: u64,
     },
     /// The text has a problem at a given line.
     Invalid {
@@ -84,9 +87,9 @@ impl fmt::Display for ConfigFileError {
             ConfigFileError::Io { path, source } => {
                 write!(f, "cannot read client file {}: {source}", path.display())
             }
-            ConfigFileError::TooLarge { path } => write!(
+            ConfigFileError::TooLarge { path, limit } => write!(
                 f,
-                "client file {} is larger than {MAX_FILE_BYTES} bytes",
+                "client file {} is larger than {limit} bytes",
                 path.display()
             ),
             ConfigFileError::Invalid {
@@ -154,7 +157,7 @@ pub enum ConfigProblem {
     Key(KeyError),
     /// Settings of one client that contradict each other.
     #[error("{0}")]
-    Client(ClientError),
+    Client(ClientConfigError),
 }
 
 /// The text being loaded, for placing problems in it.

@@ -1,73 +1,76 @@
 //! [`MemoryClientStore`]: clients held in memory, built in code or loaded from a TOML file.
-//!
-//! # The client file
-//!
-//! One `[[client]]` table per client. Only `id` and `audiences` are always required; a secret
-//! is required when a `client_secret_*` method is allowed, and `jwks` when `private_key_jwt` is.
-//! Unknown fields are errors, so typos do not silently fall back to defaults.
-//!
-//! ```toml
-//! # A service that authenticates with a generated secret (see `examples/keygen.rs`).
-//! [[client]]
-//! id = "reports-exporter"
-//! # SHA-256 of the generated secret, or an Argon2id PHC string ("$argon2id$v=19$...") for a
-//! # human-chosen one. Never the plaintext.
-//! secret_hash = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-//! auth_methods = ["client_secret_basic", "client_secret_post"]  # default ["client_secret_basic"]
-//! scopes = ["reports:read", "reports:write"]   # the scopes it may be granted; default none
-//! default_scopes = ["reports:read"]            # when a request has no `scope`; default = scopes
-//! audiences = ["reports-api"]                  # required, at least one
-//! default_audience = "reports-api"             # default = the first of `audiences`
-//! token_ttl_secs = 600                         # default = the issuer's token lifetime
-//! enabled = true                               # default true
-//!
-//! # A service that signs client assertions (RFC 7523) with its own key: its public keys as
-//! # an inline JWKS.
-//! [[client]]
-//! id = "billing"
-//! auth_methods = ["private_key_jwt"]
-//! scopes = ["invoices:read"]
-//! audiences = ["billing-api"]
-//! jwks = { keys = [
-//!     { kty = "OKP", crv = "Ed25519", x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", kid = "billing-1" },
-//! ] }
-//! ```
-//!
-//! Every problem in the file is reported with its line and field, and never with the value of a
-//! secret (see [`ConfigFileError`]). A file with no clients is valid.
-//!
-//! ```
-//! use tower_client_credentials::clients::MemoryClientStore;
-//!
-//! let store = MemoryClientStore::from_toml_str(r#"
-//!     [[client]]
-//!     id = "reports-exporter"
-//!     secret_hash = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-//!     scopes = ["reports:read"]
-//!     audiences = ["reports-api"]
-//! "#)?;
-//! let client = store.get("reports-exporter").expect("loaded");
-//! assert!(client.secret().is_some_and(|s| s.verify(b"abc")));
-//!
-//! let err = MemoryClientStore::from_toml_str("[[client]]\nid = \"x\"\naudiences = [\"api\"]\nscope = []\n")
-//!     .unwrap_err();
-//! assert_eq!(err.line(), Some(4));
-//! assert_eq!(err.field(), Some("client.scope"));
-//! # Ok::<_, tower_client_credentials::clients::ConfigFileError>(())
-//! ```
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
+use super::ClientStore;
+use super::client::Client;
 use super::config;
-pub use super::config::MAX_FILE_BYTES;
 use super::config_error::ConfigFileError;
-use super::{Client, ClientSecret, ClientStore, StoreError, StoreFuture};
+use super::secret::ClientSecret;
+use crate::store::{StoreError, StoreFuture};
 
-/// Clients held in a `HashMap` by id: the embedded [`ClientStore`].
+/// Clients held in a `HashMap` by id: the embedded [`ClientStore`], filled in code or from a
+/// TOML client file.
 ///
 /// Fill it before sharing it (`Arc<dyn ClientStore>`); lookups never wait.
+///
+/// # The client file
+///
+/// One `[[client]]` table per client. Only `id` and `audiences` are always required; a secret
+/// is required when a `client_secret_*` method is allowed, and `jwks` when `private_key_jwt` is.
+/// Unknown fields are errors, so typos do not silently fall back to defaults.
+///
+/// ```toml
+/// # A service that authenticates with a generated secret (see `examples/keygen.rs`).
+/// [[client]]
+/// id = "reports-exporter"
+/// # SHA-256 of the generated secret, or an Argon2id PHC string ("$argon2id$v=19$...") for a
+/// # human-chosen one. Never the plaintext.
+/// secret_hash = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+/// auth_methods = ["client_secret_basic", "client_secret_post"]  # default ["client_secret_basic"]
+/// scopes = ["reports:read", "reports:write"]   # the scopes it may be granted; default none
+/// default_scopes = ["reports:read"]            # when a request has no `scope`; default = scopes
+/// audiences = ["reports-api"]                  # required, at least one
+/// default_audience = "reports-api"             # default = the first of `audiences`
+/// token_ttl_secs = 600                         # default = the issuer's token lifetime
+/// enabled = true                               # default true
+///
+/// # A service that signs client assertions (RFC 7523) with its own key: its public keys as
+/// # an inline JWKS.
+/// [[client]]
+/// id = "billing"
+/// auth_methods = ["private_key_jwt"]
+/// scopes = ["invoices:read"]
+/// audiences = ["billing-api"]
+/// jwks = { keys = [
+///     { kty = "OKP", crv = "Ed25519", x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", kid = "billing-1" },
+/// ] }
+/// ```
+///
+/// Every problem in the file is reported with its line and field, and never with the value of a
+/// secret (see [`ConfigFileError`]). A file with no clients is valid.
+///
+/// ```
+/// use tower_client_credentials::clients::MemoryClientStore;
+///
+/// let store = MemoryClientStore::from_toml_str(r#"
+///     [[client]]
+///     id = "reports-exporter"
+///     secret_hash = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+///     scopes = ["reports:read"]
+///     audiences = ["reports-api"]
+/// "#)?;
+/// let client = store.get("reports-exporter").expect("loaded");
+/// assert!(client.secret().is_some_and(|s| s.verify(b"abc")));
+///
+/// let err = MemoryClientStore::from_toml_str("[[client]]\nid = \"x\"\naudiences = [\"api\"]\nscope = []\n")
+///     .unwrap_err();
+/// assert_eq!(err.line(), Some(4));
+/// assert_eq!(err.field(), Some("client.scope"));
+/// # Ok::<_, tower_client_credentials::clients::ConfigFileError>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct MemoryClientStore {
     clients: HashMap<String, Client>,
@@ -76,6 +79,9 @@ pub struct MemoryClientStore {
 }
 
 impl MemoryClientStore {
+    /// The largest client file [`MemoryClientStore::from_toml_file`] reads (16 MiB).
+    pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
@@ -114,17 +120,17 @@ impl MemoryClientStore {
         self.clients.is_empty()
     }
 
-    /// Loads clients from TOML text in the format described in the [module docs](self).
+    /// Loads clients from TOML text in the [format above](MemoryClientStore#the-client-file).
     pub fn from_toml_str(text: &str) -> Result<Self, ConfigFileError> {
         let clients = config::parse(text, None)?;
         Ok(clients.into_iter().fold(Self::new(), Self::with_client))
     }
 
-    /// Loads clients from a TOML file (at most [`MAX_FILE_BYTES`]). Errors name the path and
-    /// line, never the file's contents.
+    /// Loads clients from a TOML file (at most [`MAX_FILE_BYTES`](Self::MAX_FILE_BYTES)).
+    /// Errors name the path and line, never the file's contents.
     pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self, ConfigFileError> {
         let path = path.as_ref();
-        let text = config::read_file(path)?;
+        let text = config::read_file(path, Self::MAX_FILE_BYTES)?;
         let clients = config::parse(&text, Some(path))?;
         Ok(clients.into_iter().fold(Self::new(), Self::with_client))
     }
@@ -159,7 +165,6 @@ impl fmt::Debug for MemoryClientStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clients::ClientSecret;
 
     fn client(id: &str, audience: &str) -> Client {
         Client::builder(id)
@@ -221,10 +226,13 @@ mod tests {
     fn loads_the_documented_example() {
         let doc = include_str!("memory.rs");
         let start = doc.find("```toml").unwrap() + "```toml\n".len();
-        let end = start + doc[start..].find("//! ```").unwrap();
+        let end = start + doc[start..].find("/// ```").unwrap();
         let toml: String = doc[start..end]
             .lines()
-            .map(|l| l.trim_start_matches("//!").strip_prefix(' ').unwrap_or(""))
+            .map(|l| {
+                let l = l.trim_start().trim_start_matches("///");
+                l.strip_prefix(' ').unwrap_or("")
+            })
             .collect::<Vec<_>>()
             .join("\n");
         let store = MemoryClientStore::from_toml_str(&toml).unwrap();

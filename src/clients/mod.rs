@@ -3,8 +3,8 @@
 //!
 //! A [`Client`] holds a hashed [`ClientSecret`] and/or public keys, its allowed
 //! [`AuthMethod`]s, scopes and audiences. The token endpoint looks clients up through a
-//! [`ClientStore`]; [`MemoryClientStore`] is the embedded one, loaded from code or from a TOML
-//! file (format in the [`memory`] module).
+//! [`ClientStore`]; [`MemoryClientStore`] is the embedded one, filled in code or from a TOML
+//! file (format on [`MemoryClientStore`]).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -30,18 +30,18 @@ mod builder;
 mod client;
 mod config;
 mod config_error;
-pub mod memory;
+mod memory;
 mod secret;
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use builder::{ClientBuilder, ClientError};
+use crate::store::{StoreError, StoreFuture};
+
+pub use builder::{ClientBuilder, ClientConfigError};
 pub use client::Client;
 pub use config_error::{ConfigFileError, ConfigProblem};
 pub use memory::MemoryClientStore;
@@ -88,7 +88,7 @@ impl fmt::Display for AuthMethod {
 }
 
 impl FromStr for AuthMethod {
-    type Err = ClientError;
+    type Err = ClientConfigError;
     /// Parses an RFC 8414 name, exactly.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         [
@@ -98,12 +98,9 @@ impl FromStr for AuthMethod {
         ]
         .into_iter()
         .find(|m| m.as_str() == s)
-        .ok_or(ClientError::UnknownAuthMethod)
+        .ok_or(ClientConfigError::UnknownAuthMethod)
     }
 }
-
-/// The boxed future a [`ClientStore`] returns (boxed so the trait stays object-safe).
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Looks clients up by `client_id`. Used as `Arc<dyn ClientStore>`.
 ///
@@ -111,7 +108,8 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// for ids it does not know. Implementations must not block the runtime (DESIGN.md decision 8).
 ///
 /// ```
-/// use tower_client_credentials::clients::{Client, ClientStore, StoreError, StoreFuture};
+/// use tower_client_credentials::clients::{Client, ClientStore};
+/// use tower_client_credentials::store::{StoreError, StoreFuture};
 ///
 /// /// A store that knows nobody.
 /// struct Nobody;
@@ -133,7 +131,7 @@ pub trait ClientStore: Send + Sync + 'static {
     /// that they cost as much as a wrong secret for a known client (DESIGN.md decision 5).
     ///
     /// The default is a SHA-256 dummy. A store holding Argon2id secrets should return an
-    /// Argon2id hash (as [`MemoryClientStore`](super::MemoryClientStore) does), or an unknown id
+    /// Argon2id hash (as [`MemoryClientStore`] does), or an unknown id
     /// answers ~15 ms sooner than a real one.
     fn dummy_secret(&self) -> ClientSecret {
         ClientSecret::dummy()
@@ -151,19 +149,6 @@ impl<T: ClientStore + ?Sized> ClientStore for Arc<T> {
     fn dummy_secret(&self) -> ClientSecret {
         (**self).dummy_secret()
     }
-}
-
-/// Why a store could not answer. The token endpoint answers these with a server error, never
-/// `invalid_client`. Messages must not carry secrets or connection strings with passwords.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The backend could not be reached or failed (database down, timeout, …).
-    #[error("the client store is unavailable: {0}")]
-    Unavailable(String),
-    /// The backend holds a record that does not make a valid [`Client`].
-    #[error("the client store holds an invalid client record: {0}")]
-    InvalidRecord(String),
 }
 
 #[cfg(test)]
@@ -207,7 +192,7 @@ mod tests {
         let err = store.find("a").await.unwrap_err();
         assert_eq!(
             err.to_string(),
-            "the client store is unavailable: connection refused"
+            "the store is unavailable: connection refused"
         );
     }
 

@@ -5,7 +5,7 @@
 //! plaintext exists only in a [`GeneratedSecret`], once, to hand to the client.
 //!
 //! ```
-//! use tower_client_credentials::ClientSecret;
+//! use tower_client_credentials::clients::ClientSecret;
 //!
 //! let (plaintext, stored) = ClientSecret::generate();
 //! assert!(stored.verify(plaintext.expose().as_bytes()));
@@ -106,7 +106,7 @@ impl ClientSecret {
     /// 1 lane) and a random salt.
     ///
     /// ```
-    /// use tower_client_credentials::ClientSecret;
+    /// use tower_client_credentials::clients::ClientSecret;
     /// let stored = ClientSecret::hash_password("correct horse battery staple")?;
     /// assert!(stored.to_stored().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
     /// assert!(stored.is_expensive());
@@ -129,7 +129,7 @@ impl ClientSecret {
     /// are rejected here rather than at the first login.
     ///
     /// ```
-    /// use tower_client_credentials::ClientSecret;
+    /// use tower_client_credentials::clients::ClientSecret;
     /// let hex = "a".repeat(64);
     /// assert!(ClientSecret::parse(&format!("sha256:{hex}")).is_ok());
     /// assert!(ClientSecret::parse(&format!("sha256:{}", hex.to_uppercase())).is_err());

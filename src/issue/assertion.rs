@@ -10,8 +10,12 @@ use std::sync::Mutex;
 use serde::Deserialize;
 
 use crate::claims::Audience;
-use crate::clients::{Client, StoreError, StoreFuture};
-use crate::jws::Compact;
+use crate::clients::Client;
+use crate::error::TokenError;
+use crate::jws::{Compact, TimeWindow};
+use crate::keys;
+use crate::store::{StoreError, StoreFuture};
+use crate::time::Clock;
 
 /// Longest assertion read, before any decoding.
 pub(crate) const MAX_ASSERTION_BYTES: usize = 8 * 1024;
@@ -38,19 +42,38 @@ pub trait ReplayGuard: Send + Sync + 'static {
 
 /// An in-process [`ReplayGuard`], bounded in size. When it is full of unexpired entries it
 /// refuses new assertions (fails closed) rather than forgetting old ones.
+///
+/// ```
+/// use tower_client_credentials::issue::MemoryReplayGuard;
+/// use tower_client_credentials::time::ManualClock;
+///
+/// let time = ManualClock::new(1_900_000_000);
+/// let guard = MemoryReplayGuard::new(10_000).with_clock(time.clock());
+/// # let _ = guard;
+/// ```
 #[derive(Debug)]
 pub struct MemoryReplayGuard {
     seen: Mutex<HashMap<(String, String), u64>>,
     capacity: usize,
+    clock: Clock,
 }
 
 impl MemoryReplayGuard {
-    /// A guard remembering at most `capacity` live `jti`s.
+    /// A guard remembering at most `capacity` live `jti`s, on the system clock.
     pub fn new(capacity: usize) -> Self {
         MemoryReplayGuard {
             seen: Mutex::new(HashMap::new()),
             capacity,
+            clock: Clock::system(),
         }
+    }
+
+    /// The clock that decides when a remembered `jti` has expired. The issuer's default guard
+    /// runs on [`TokenIssuerBuilder::clock`](super::TokenIssuerBuilder::clock).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 }
 
@@ -69,7 +92,7 @@ impl ReplayGuard for MemoryReplayGuard {
         expires_at: u64,
     ) -> StoreFuture<'a, Result<bool, StoreError>> {
         let result = (|| {
-            let now = crate::time::Clock::system().now();
+            let now = self.clock.now();
             let mut seen = self
                 .seen
                 .lock()
@@ -120,6 +143,20 @@ pub(crate) enum AssertionError {
     Audience,
     #[error("assertion expired, not yet valid, or lives too long")]
     Lifetime,
+    #[error("assertion has an empty jti")]
+    EmptyJti,
+}
+
+impl From<TokenError> for AssertionError {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::UnknownKey => AssertionError::UnknownKey,
+            TokenError::AlgorithmMismatch => AssertionError::Algorithm,
+            TokenError::InvalidSignature => AssertionError::Signature,
+            TokenError::Expired | TokenError::NotYetValid => AssertionError::Lifetime,
+            _ => AssertionError::Malformed,
+        }
+    }
 }
 
 /// A parsed but not yet verified assertion.
@@ -140,33 +177,32 @@ impl<'a> Assertion<'a> {
         Ok(Assertion { jws, claims })
     }
 
-    /// Checks the signature with the client's registered keys, the audience and the lifetime.
+    /// The shared signature-and-time check with the client's registered keys (the `kid`
+    /// selects one, its algorithm is the only one accepted), then the assertion's own rules:
+    /// the audience is this server, `exp` is at most five minutes ahead, `jti` is not empty.
     pub(crate) fn verify(
         &self,
         client: &Client,
         audiences: [&str; 2],
         now: u64,
     ) -> Result<(), AssertionError> {
-        let key = crate::keys::select(client.keys(), self.jws.header.kid.as_deref())
-            .ok_or(AssertionError::UnknownKey)?;
-        if key.algorithm() != self.jws.alg {
-            return Err(AssertionError::Algorithm);
-        }
-        if !key.verify_signature(self.jws.message.as_bytes(), self.jws.signature) {
-            return Err(AssertionError::Signature);
-        }
-        if !audiences.iter().any(|a| self.claims.aud.contains(a)) {
+        let c = &self.claims;
+        let key = keys::select(client.keys(), self.jws.header.kid.as_deref());
+        let window = TimeWindow {
+            now,
+            leeway: ASSERTION_LEEWAY_SECS,
+        };
+        self.jws.verify(key, c.exp, c.nbf, window)?;
+        // RFC 7523 §3 items 3 and 4.
+        if !audiences.iter().any(|a| c.aud.contains(a)) {
             return Err(AssertionError::Audience);
         }
-        let c = &self.claims;
-        let expired = now >= c.exp.saturating_add(ASSERTION_LEEWAY_SECS);
-        let too_long =
-            c.exp > now.saturating_add(MAX_ASSERTION_LIFETIME_SECS + ASSERTION_LEEWAY_SECS);
-        let early = c
-            .nbf
-            .is_some_and(|nbf| now.saturating_add(ASSERTION_LEEWAY_SECS) < nbf);
-        if expired || too_long || early || c.jti.is_empty() {
+        if c.exp > now.saturating_add(MAX_ASSERTION_LIFETIME_SECS + ASSERTION_LEEWAY_SECS) {
             return Err(AssertionError::Lifetime);
+        }
+        // RFC 7523 §3 item 7: the replay guard keys on it.
+        if c.jti.is_empty() {
+            return Err(AssertionError::EmptyJti);
         }
         Ok(())
     }
@@ -175,11 +211,14 @@ impl<'a> Assertion<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::ManualClock;
+
+    const NOW: u64 = 1_900_000_000;
 
     #[tokio::test]
     async fn replay_guard_accepts_each_jti_once() {
-        let guard = MemoryReplayGuard::new(2);
-        let later = crate::time::Clock::system().now() + 60;
+        let guard = MemoryReplayGuard::new(2).with_clock(ManualClock::new(NOW).clock());
+        let later = NOW + 60;
         assert!(guard.first_use("c", "1", later).await.unwrap());
         assert!(!guard.first_use("c", "1", later).await.unwrap());
         assert!(guard.first_use("d", "1", later).await.unwrap());
@@ -189,9 +228,20 @@ mod tests {
 
     #[tokio::test]
     async fn expired_entries_make_room() {
-        let guard = MemoryReplayGuard::new(1);
-        let past = crate::time::Clock::system().now() - 1;
+        let guard = MemoryReplayGuard::new(1).with_clock(ManualClock::new(NOW).clock());
+        let past = NOW - 1;
         assert!(guard.first_use("c", "1", past).await.unwrap());
         assert!(guard.first_use("c", "2", past + 120).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_jti_is_forgotten_once_its_time_on_the_guard_clock_has_passed() {
+        let time = ManualClock::new(NOW);
+        let guard = MemoryReplayGuard::new(10).with_clock(time.clock());
+        assert!(guard.first_use("c", "1", NOW + 60).await.unwrap());
+        time.advance(std::time::Duration::from_secs(59));
+        assert!(!guard.first_use("c", "1", NOW + 60).await.unwrap());
+        time.advance(std::time::Duration::from_secs(1));
+        assert!(guard.first_use("c", "1", NOW + 120).await.unwrap());
     }
 }

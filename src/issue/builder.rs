@@ -4,9 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::policy::Lifetimes;
 use super::{DEFAULT_MAX_TTL, DEFAULT_TTL, Inner, MemoryReplayGuard, ReplayGuard, TokenIssuer};
 use crate::clients::ClientStore;
 use crate::keys::KeyRing;
+use crate::time::Clock;
 
 /// A [`TokenIssuer`] configuration mistake.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +46,7 @@ pub struct TokenIssuerBuilder {
     replay: Option<Arc<dyn ReplayGuard>>,
     default_ttl: Duration,
     max_ttl: Duration,
+    clock: Clock,
     scopes_supported: Vec<String>,
     realm: String,
 }
@@ -60,6 +63,7 @@ impl TokenIssuer {
             replay: None,
             default_ttl: DEFAULT_TTL,
             max_ttl: DEFAULT_MAX_TTL,
+            clock: Clock::system(),
             scopes_supported: Vec::new(),
             realm: "token".to_owned(),
         }
@@ -126,6 +130,14 @@ impl TokenIssuerBuilder {
         self
     }
 
+    /// The clock for the `iat` and `exp` of issued tokens and for the time checks of client
+    /// assertions (default the system clock). The default replay guard runs on it too; give
+    /// the key ring the same one ([`KeyRing::with_clock`]) so that retention is measured alike.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The scopes published as `scopes_supported` in the metadata.
     pub fn scopes_supported<I, T>(mut self, scopes: I) -> Self
     where
@@ -173,11 +185,14 @@ impl TokenIssuerBuilder {
                 jwks_uri,
                 keys,
                 clients,
-                replay: self
-                    .replay
-                    .unwrap_or_else(|| Arc::new(MemoryReplayGuard::default())),
-                default_ttl: self.default_ttl,
-                max_ttl: self.max_ttl,
+                replay: self.replay.unwrap_or_else(|| {
+                    Arc::new(MemoryReplayGuard::default().with_clock(self.clock.clone()))
+                }),
+                lifetimes: Lifetimes {
+                    default: self.default_ttl,
+                    max: self.max_ttl,
+                },
+                clock: self.clock,
                 scopes_supported: self.scopes_supported,
                 realm: self.realm,
             }),

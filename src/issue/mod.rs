@@ -27,23 +27,22 @@
 //! ```
 
 mod assertion;
+mod authenticate;
 mod builder;
 mod discovery;
+mod policy;
 mod request;
-mod response;
 mod service;
+mod sign;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
-use zeroize::Zeroizing;
-
-use crate::claims::Audience;
-use crate::clients::{AuthMethod, Client, ClientStore};
+use crate::clients::ClientStore;
 use crate::keys::KeyRing;
-use crate::scope::ScopeSet;
+use crate::time::Clock;
+use crate::token_endpoint::{OAuthError, TokenResponse};
 
 pub use assertion::{MAX_ASSERTION_LIFETIME_SECS, MemoryReplayGuard, ReplayGuard};
 pub use builder::{IssuerConfigError, TokenIssuerBuilder};
@@ -51,11 +50,7 @@ pub use builder::{IssuerConfigError, TokenIssuerBuilder};
 pub use discovery::discovery_routes;
 pub use discovery::{AuthorizationServerMetadata, JwksService, MetadataService};
 pub use request::{ClientAuth, JWT_BEARER_ASSERTION, TokenRequest};
-pub use response::{OAuthError, OAuthErrorCode, TokenResponse};
 pub use service::{ClientCredentialsTokenService, MAX_BODY_BYTES, TokenFuture};
-
-use assertion::Assertion;
-use request::{non_empty, unsupported_grant};
 
 /// Default access-token lifetime.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(900);
@@ -68,31 +63,17 @@ pub struct TokenIssuer {
     inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub(crate) issuer: String,
-    pub(crate) token_endpoint: String,
-    pub(crate) jwks_uri: String,
-    pub(crate) keys: KeyRing,
-    pub(crate) clients: Arc<dyn ClientStore>,
-    pub(crate) replay: Arc<dyn ReplayGuard>,
-    pub(crate) default_ttl: Duration,
-    pub(crate) max_ttl: Duration,
-    pub(crate) scopes_supported: Vec<String>,
-    pub(crate) realm: String,
-}
-
-/// The claims of an issued access token (RFC 9068 §2.2).
-#[derive(Serialize)]
-struct AccessClaims<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: Audience,
-    exp: u64,
-    iat: u64,
-    jti: String,
-    client_id: &'a str,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    scope: String,
+struct Inner {
+    issuer: String,
+    token_endpoint: String,
+    jwks_uri: String,
+    keys: KeyRing,
+    clients: Arc<dyn ClientStore>,
+    replay: Arc<dyn ReplayGuard>,
+    lifetimes: policy::Lifetimes,
+    clock: Clock,
+    scopes_supported: Vec<String>,
+    realm: String,
 }
 
 impl TokenIssuer {
@@ -116,202 +97,22 @@ impl TokenIssuer {
         &self.inner.keys
     }
 
-    /// Handles one token request: authenticate the client, check the grant, scope and
-    /// audience against the client's registration, sign. Errors carry the `WWW-Authenticate:
-    /// Basic` flag when the client used Basic authentication.
+    /// Handles one token request in three steps: authenticate the client, decide what it gets
+    /// (grant type, scope, audience, lifetime) from its registration, sign. An
+    /// `invalid_client` error carries the `WWW-Authenticate: Basic` flag when the client used
+    /// Basic authentication.
     pub async fn issue(
         &self,
         auth: ClientAuth,
         request: TokenRequest,
     ) -> Result<TokenResponse, OAuthError> {
+        policy::check_grant_type(&request)?;
         let used_basic = auth.used_basic();
-        self.issue_for(auth, request)
+        let client = authenticate::client(&self.inner, auth)
             .await
-            .map_err(|e| e.with_basic_challenge(used_basic))
-    }
-
-    async fn issue_for(
-        &self,
-        auth: ClientAuth,
-        request: TokenRequest,
-    ) -> Result<TokenResponse, OAuthError> {
-        match non_empty(request.grant_type.as_deref()) {
-            None => return Err(OAuthError::invalid_request("grant_type is missing")),
-            Some("client_credentials") => {}
-            Some(_) => return Err(unsupported_grant()),
-        }
-        let client = self.authenticate(auth).await?;
-
-        let scope = match non_empty(request.scope.as_deref()) {
-            None => client.default_scopes().clone(),
-            Some(wire) => {
-                let requested = ScopeSet::parse(wire).map_err(|_| {
-                    OAuthError::new(OAuthErrorCode::InvalidScope, "the scope is malformed")
-                })?;
-                if !requested.is_subset(client.allowed_scopes()) {
-                    return Err(OAuthError::new(
-                        OAuthErrorCode::InvalidScope,
-                        "a requested scope is not allowed for this client",
-                    ));
-                }
-                requested
-            }
-        };
-        let audience = match non_empty(request.resource.as_deref()) {
-            None => client.default_audience(),
-            Some(resource) => client
-                .audiences()
-                .iter()
-                .find(|a| *a == resource)
-                .ok_or_else(|| {
-                    OAuthError::new(
-                        OAuthErrorCode::InvalidTarget,
-                        "the resource is not allowed for this client",
-                    )
-                })?,
-        };
-
-        let ttl = client
-            .token_ttl()
-            .unwrap_or(self.inner.default_ttl)
-            .min(self.inner.max_ttl)
-            .as_secs();
-        let iat = crate::time::Clock::system().now();
-        let claims = AccessClaims {
-            iss: &self.inner.issuer,
-            sub: client.id(),
-            aud: Audience::One(audience.to_owned()),
-            exp: iat + ttl,
-            iat,
-            jti: crate::random::id(),
-            client_id: client.id(),
-            scope: scope.to_string(),
-        };
-        let key = self.inner.keys.active();
-        let access_token = key.sign("at+jwt", &claims).map_err(|_| {
-            tracing::error!(kid = key.kid(), "signing an access token failed");
-            OAuthError::new(OAuthErrorCode::ServerError, "the token could not be signed")
-        })?;
-        tracing::info!(client_id = client.id(), scope = %claims.scope, aud = audience, "access token issued");
-        Ok(TokenResponse {
-            access_token,
-            token_type: "Bearer",
-            expires_in: ttl,
-            scope: claims.scope,
-        })
-    }
-
-    /// Authenticates the client. Every failure is the same `invalid_client`; unknown clients
-    /// are checked against a dummy secret so that they take the same path (DESIGN decision 5).
-    async fn authenticate(&self, auth: ClientAuth) -> Result<Client, OAuthError> {
-        match auth {
-            ClientAuth::Basic { client_id, secret } => {
-                self.check_secret(&client_id, secret, AuthMethod::ClientSecretBasic)
-                    .await
-            }
-            ClientAuth::Post { client_id, secret } => {
-                self.check_secret(&client_id, secret, AuthMethod::ClientSecretPost)
-                    .await
-            }
-            ClientAuth::PrivateKeyJwt {
-                client_id,
-                assertion,
-            } => self.check_assertion(client_id.as_deref(), &assertion).await,
-            ClientAuth::None => {
-                tracing::debug!("token request without client authentication");
-                Err(OAuthError::invalid_client())
-            }
-        }
-    }
-
-    async fn find(&self, client_id: &str) -> Result<Option<Client>, OAuthError> {
-        self.inner.clients.find(client_id).await.map_err(|error| {
-            tracing::warn!(%error, "client store lookup failed");
-            OAuthError::new(
-                OAuthErrorCode::TemporarilyUnavailable,
-                "the client registry is unavailable",
-            )
-        })
-    }
-
-    async fn check_secret(
-        &self,
-        client_id: &str,
-        presented: Zeroizing<String>,
-        method: AuthMethod,
-    ) -> Result<Client, OAuthError> {
-        let client = self.find(client_id).await?;
-        let (stored, usable) = match &client {
-            Some(c) => match c.secret() {
-                Some(secret) => (secret.clone(), c.is_enabled() && c.allows(method)),
-                None => (self.inner.clients.dummy_secret(), false),
-            },
-            None => (self.inner.clients.dummy_secret(), false),
-        };
-        let matches = if stored.is_expensive() {
-            // Argon2id takes milliseconds of CPU: keep it off the async workers.
-            tokio::task::spawn_blocking(move || stored.verify(presented.as_bytes()))
-                .await
-                .unwrap_or(false)
-        } else {
-            stored.verify(presented.as_bytes())
-        };
-        match client {
-            Some(client) if matches && usable => Ok(client),
-            _ => {
-                tracing::debug!(
-                    client_id,
-                    method = method.as_str(),
-                    "client authentication failed"
-                );
-                Err(OAuthError::invalid_client())
-            }
-        }
-    }
-
-    async fn check_assertion(
-        &self,
-        client_id: Option<&str>,
-        token: &str,
-    ) -> Result<Client, OAuthError> {
-        let fail = |reason: assertion::AssertionError| {
-            tracing::debug!(%reason, "client assertion rejected");
-            OAuthError::invalid_client()
-        };
-        let assertion = Assertion::parse(token, client_id).map_err(fail)?;
-        let client = self
-            .find(&assertion.claims.sub)
-            .await?
-            .filter(|c| c.is_enabled() && c.allows(AuthMethod::PrivateKeyJwt))
-            .ok_or_else(|| fail(assertion::AssertionError::UnknownKey))?;
-        let audiences = [
-            self.inner.issuer.as_str(),
-            self.inner.token_endpoint.as_str(),
-        ];
-        assertion
-            .verify(&client, audiences, crate::time::Clock::system().now())
-            .map_err(fail)?;
-        let expires_at = assertion
-            .claims
-            .exp
-            .saturating_add(assertion::ASSERTION_LEEWAY_SECS);
-        let first = self
-            .inner
-            .replay
-            .first_use(client.id(), &assertion.claims.jti, expires_at)
-            .await
-            .map_err(|error| {
-                tracing::warn!(%error, "replay guard failed");
-                OAuthError::new(
-                    OAuthErrorCode::TemporarilyUnavailable,
-                    "the replay guard is unavailable",
-                )
-            })?;
-        if !first {
-            tracing::warn!(client_id = client.id(), "client assertion replayed");
-            return Err(OAuthError::invalid_client());
-        }
-        Ok(client)
+            .map_err(|e| e.with_basic_challenge(used_basic))?;
+        let grant = policy::grant(&client, &request, self.inner.lifetimes)?;
+        sign::access_token(&self.inner, &client, grant)
     }
 }
 
@@ -321,8 +122,124 @@ impl fmt::Debug for TokenIssuer {
             .field("issuer", &self.inner.issuer)
             .field("token_endpoint", &self.inner.token_endpoint)
             .field("keys", &self.inner.keys)
-            .field("default_ttl", &self.inner.default_ttl)
-            .field("max_ttl", &self.inner.max_ttl)
+            .field("default_ttl", &self.inner.lifetimes.default)
+            .field("max_ttl", &self.inner.lifetimes.max)
+            .field("clock", &self.inner.clock)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde_json::{Value, json};
+    use zeroize::Zeroizing;
+
+    use super::*;
+    use crate::clients::{AuthMethod, Client, ClientSecret, MemoryClientStore};
+    use crate::keys::{Algorithm, SigningKey};
+    use crate::time::ManualClock;
+    use crate::token_endpoint::OAuthErrorCode;
+
+    const NOW: u64 = 1_900_000_000;
+    const ISSUER: &str = "https://auth.test";
+
+    struct Setup {
+        issuer: TokenIssuer,
+        time: ManualClock,
+        secret: String,
+        signer: SigningKey,
+    }
+
+    fn setup() -> Setup {
+        let time = ManualClock::new(NOW);
+        let (plain, stored) = ClientSecret::generate();
+        let signer = SigningKey::generate(Algorithm::EdDSA).unwrap();
+        let clients = MemoryClientStore::new()
+            .with_client(
+                Client::builder("svc")
+                    .secret(stored)
+                    .audiences(["api"])
+                    .build()
+                    .unwrap(),
+            )
+            .with_client(
+                Client::builder("signer")
+                    .auth_methods([AuthMethod::PrivateKeyJwt])
+                    .keys([signer.verifying_key().clone()])
+                    .audiences(["api"])
+                    .build()
+                    .unwrap(),
+            );
+        let ring =
+            KeyRing::new(SigningKey::generate(Algorithm::EdDSA).unwrap()).with_clock(time.clock());
+        let issuer = TokenIssuer::builder()
+            .issuer(ISSUER)
+            .keys(ring)
+            .clients(clients)
+            .clock(time.clock())
+            .build()
+            .unwrap();
+        Setup {
+            issuer,
+            time,
+            secret: plain.expose().to_owned(),
+            signer,
+        }
+    }
+
+    fn claims(token: &str) -> Value {
+        let payload = token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    }
+
+    fn assertion(s: &Setup, exp: u64, jti: &str) -> ClientAuth {
+        let claims = json!({
+            "iss": "signer", "sub": "signer", "aud": ISSUER, "exp": exp, "jti": jti,
+        });
+        ClientAuth::PrivateKeyJwt {
+            client_id: None,
+            assertion: Zeroizing::new(s.signer.sign("JWT", &claims).unwrap()),
+        }
+    }
+
+    #[tokio::test]
+    async fn issued_iat_and_exp_come_from_the_issuer_clock() {
+        let s = setup();
+        let auth = ClientAuth::Basic {
+            client_id: "svc".into(),
+            secret: Zeroizing::new(s.secret.clone()),
+        };
+        let request = TokenRequest::client_credentials(None);
+        let response = s.issuer.issue(auth, request).await.unwrap();
+        let claims = claims(&response.access_token);
+        assert_eq!(
+            (claims["iat"].as_u64(), claims["exp"].as_u64()),
+            (Some(NOW), Some(NOW + 900))
+        );
+        assert_eq!(response.expires_in, Some(900));
+    }
+
+    #[tokio::test]
+    async fn assertion_time_checks_and_replay_memory_run_on_the_issuer_clock() {
+        let s = setup();
+        let request = || TokenRequest::client_credentials(None);
+        // Years ahead of the system clock, a minute ahead of the issuer's: accepted.
+        let first = assertion(&s, NOW + 60, "a");
+        assert!(s.issuer.issue(first.clone(), request()).await.is_ok());
+        let replay = s.issuer.issue(first, request()).await.unwrap_err();
+        assert_eq!(replay.code(), &OAuthErrorCode::InvalidClient);
+        // Past exp plus the leeway on the issuer's clock: expired.
+        s.time.advance(Duration::from_secs(60 + 30));
+        let late = s
+            .issuer
+            .issue(assertion(&s, NOW + 60, "b"), request())
+            .await;
+        assert_eq!(late.unwrap_err().code(), &OAuthErrorCode::InvalidClient);
+        let fresh = assertion(&s, s.time.now() + 60, "c");
+        assert!(s.issuer.issue(fresh, request()).await.is_ok());
     }
 }

@@ -6,8 +6,8 @@ use std::fmt;
 use http::HeaderMap;
 use zeroize::Zeroizing;
 
-use super::response::{OAuthError, OAuthErrorCode};
 use crate::http_auth::{self, BasicError, form_decode};
+use crate::token_endpoint::OAuthError;
 
 /// RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion.
 pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -102,6 +102,12 @@ struct Form {
     grant_type: Option<String>,
     scope: Option<String>,
     resource: Option<String>,
+    credentials: FormCredentials,
+}
+
+/// The client credentials a form may carry (RFC 6749 §2.3.1, RFC 7523 §2.2).
+#[derive(Default)]
+struct FormCredentials {
     client_id: Option<String>,
     client_secret: Option<Zeroizing<String>>,
     client_assertion_type: Option<String>,
@@ -120,6 +126,15 @@ pub(crate) fn parse(
         scope: form.scope,
         resource: form.resource,
     };
+    let auth = client_auth(basic, form.credentials)?;
+    Ok((auth, request))
+}
+
+/// RFC 6749 §2.3: exactly one authentication method, from the header or the form.
+fn client_auth(
+    basic: Option<(String, Zeroizing<String>)>,
+    form: FormCredentials,
+) -> Result<ClientAuth, OAuthError> {
     let has_secret = form.client_secret.is_some();
     let has_assertion = form.client_assertion.is_some() || form.client_assertion_type.is_some();
     let auth = match (basic, has_secret, has_assertion) {
@@ -160,7 +175,7 @@ pub(crate) fn parse(
         }
         (None, false, false) => ClientAuth::None,
     };
-    Ok((auth, request))
+    Ok(auth)
 }
 
 /// The `Authorization: Basic` credentials, as a token-endpoint error when unusable.
@@ -192,10 +207,10 @@ fn parse_form(body: &[u8]) -> Result<Form, OAuthError> {
             "grant_type" => Slot::Plain(&mut form.grant_type),
             "scope" => Slot::Plain(&mut form.scope),
             "resource" => Slot::Plain(&mut form.resource),
-            "client_id" => Slot::Plain(&mut form.client_id),
-            "client_assertion_type" => Slot::Plain(&mut form.client_assertion_type),
-            "client_secret" => Slot::Secret(&mut form.client_secret),
-            "client_assertion" => Slot::Secret(&mut form.client_assertion),
+            "client_id" => Slot::Plain(&mut form.credentials.client_id),
+            "client_assertion_type" => Slot::Plain(&mut form.credentials.client_assertion_type),
+            "client_secret" => Slot::Secret(&mut form.credentials.client_secret),
+            "client_assertion" => Slot::Secret(&mut form.credentials.client_assertion),
             _ => continue,
         };
         slot.fill(value)?;
@@ -231,21 +246,10 @@ impl Slot<'_> {
     }
 }
 
-/// RFC 6749 §3.2: empty parameters count as omitted.
-pub(crate) fn non_empty(value: Option<&str>) -> Option<&str> {
-    value.filter(|v| !v.is_empty())
-}
-
-pub(crate) fn unsupported_grant() -> OAuthError {
-    OAuthError::new(
-        OAuthErrorCode::UnsupportedGrantType,
-        "only the client_credentials grant is supported",
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token_endpoint::OAuthErrorCode;
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
     use http::{HeaderValue, header};
@@ -275,9 +279,9 @@ mod tests {
         let err = parse(&HeaderMap::new(), b"grant_type=a&grant_type=a")
             .err()
             .unwrap();
-        assert_eq!(err.code(), OAuthErrorCode::InvalidRequest);
+        assert_eq!(err.code(), &OAuthErrorCode::InvalidRequest);
         let err = parse(&HeaderMap::new(), b"scope=&scope=x").err().unwrap();
-        assert_eq!(err.code(), OAuthErrorCode::InvalidRequest);
+        assert_eq!(err.code(), &OAuthErrorCode::InvalidRequest);
     }
 
     #[test]
@@ -295,9 +299,9 @@ mod tests {
     #[test]
     fn non_utf8_is_invalid_request() {
         let err = parse(&HeaderMap::new(), b"scope=%FF%FE").err().unwrap();
-        assert_eq!(err.code(), OAuthErrorCode::InvalidRequest);
+        assert_eq!(err.code(), &OAuthErrorCode::InvalidRequest);
         let err = parse(&HeaderMap::new(), b"scope=\xff").err().unwrap();
-        assert_eq!(err.code(), OAuthErrorCode::InvalidRequest);
+        assert_eq!(err.code(), &OAuthErrorCode::InvalidRequest);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http::request::Parts;
 use http::{Method, Request, Response, header};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
@@ -13,7 +14,7 @@ use tower_service::Service;
 
 use super::TokenIssuer;
 use super::request;
-use super::response::{OAuthError, OAuthErrorCode};
+use crate::token_endpoint::{OAuthError, OAuthErrorCode};
 
 /// The most body the token endpoint reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -73,14 +74,23 @@ where
     B::Data: Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    if req.method() != Method::POST {
+    let (parts, body) = req.into_parts();
+    check_head(&parts)?;
+    let body = read_body(body).await?;
+    let (auth, request) = request::parse(&parts.headers, &body)?;
+    Ok(issuer.issue(auth, request).await?.to_response())
+}
+
+/// RFC 6749 §4.4.2: a form POST. A declared length over the limit is refused unread.
+fn check_head(parts: &Parts) -> Result<(), OAuthError> {
+    if parts.method != Method::POST {
         return Err(OAuthError::new(
             OAuthErrorCode::MethodNotAllowed,
             "the token endpoint accepts POST only",
         ));
     }
-    let form = req
-        .headers()
+    let form = parts
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
@@ -93,30 +103,36 @@ where
             "the content type must be application/x-www-form-urlencoded",
         ));
     }
-    let too_large = || {
-        OAuthError::new(
-            OAuthErrorCode::RequestTooLarge,
-            "the request body is too large",
-        )
-    };
-    let declared = req
-        .headers()
+    let declared = parts
+        .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
         return Err(too_large());
     }
-    let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
-        Err(_) => {
-            return Err(OAuthError::invalid_request(
-                "the request body could not be read",
-            ));
-        }
-    };
-    let (auth, request) = request::parse(&parts.headers, &body)?;
-    Ok(issuer.issue(auth, request).await?.to_response())
+    Ok(())
+}
+
+/// The body, at most [`MAX_BODY_BYTES`] of it, whatever the framing.
+async fn read_body<B>(body: B) -> Result<Bytes, OAuthError>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(_) => Err(OAuthError::invalid_request(
+            "the request body could not be read",
+        )),
+    }
+}
+
+fn too_large() -> OAuthError {
+    OAuthError::new(
+        OAuthErrorCode::RequestTooLarge,
+        "the request body is too large",
+    )
 }

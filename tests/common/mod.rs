@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tower_client_credentials::keys::SigningKey;
 
+#[cfg(feature = "issue")]
+pub mod issue;
+
 pub const ISSUER: &str = "https://auth.test";
 pub const AUDIENCE: &str = "reports-api";
 
