@@ -42,6 +42,7 @@
 //!   bearer layer reaches the scope layers and the extractors behind it.
 
 pub(crate) mod bearer;
+mod builder;
 mod cache;
 #[cfg(feature = "axum")]
 mod extract;
@@ -63,6 +64,9 @@ use {bearer::BearerAuthLayer, require_scope::RequireScopeLayer, validator::Valid
 pub use crate::error::TokenError;
 pub use crate::http_auth::InvalidRequest;
 pub use bearer::{BearerAuth, BearerAuthFuture};
+pub use builder::{
+    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, ValidatorBuilder, ValidatorConfigError,
+};
 pub use cache::DEFAULT_CACHE_CAPACITY;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -70,10 +74,7 @@ pub use extract::ClaimsRejection;
 pub use on_error::{DEFAULT_REALM, OnAuthError, Rejection, Rfc6750};
 pub use require_scope::{RequireScope, RequireScopeFuture};
 pub use rules::{TokenType, TrustedIssuer};
-pub use validator::{
-    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, ValidatorBuilder, ValidatorConfigError,
-    Verify,
-};
+pub use validator::Verify;
 
 /// What [`BearerAuth`] leaves in the request extensions for the layers and extractors behind
 /// it, whatever the claims type: the verified scopes (none when an optional layer let a request

@@ -1,11 +1,13 @@
 use super::*;
 use crate::keys::{Algorithm, KeyError, KeyFuture, KeyProvider, KeyRing, KeySource, SigningKey};
 use crate::protect::TrustedIssuer;
+use crate::protect::{DEFAULT_MAX_TOKEN_BYTES, TokenType, ValidatorConfigError};
 use crate::time::ManualClock;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 const ISS: &str = "https://issuer.test";
 const NOW: u64 = 1_900_000_000;
