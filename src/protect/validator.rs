@@ -42,7 +42,7 @@ use crate::time::Clock;
 /// Checks access tokens: size, structure, `crit`, issuer, `typ`, key by `kid`, algorithm from
 /// the key, signature, `exp`/`nbf` with leeway, audience and required claims, each against the
 /// rules of the issuer the token names. Claims the crate does not name are deserialised into
-/// `E` (a JSON map by default; see [`ValidatorBuilder::claims`]).
+/// `E` (a JSON map by default; see [`ValidatorBuilder::claims`](super::ValidatorBuilder::claims)).
 ///
 /// Verified tokens are remembered (up to [`DEFAULT_CACHE_CAPACITY`](super::DEFAULT_CACHE_CAPACITY), keyed by the token's
 /// SHA-256, never past `exp` plus leeway), so a client that reuses its token pays for the
