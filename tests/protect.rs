@@ -702,11 +702,8 @@ async fn one_realm_reaches_the_bearer_layer_the_scope_layer_and_the_extractor() 
     let key = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
     let base = serve(realm_app(validator_for(&key), "reports")).await;
     let get = |path: &str, token: Option<String>| {
-        let mut req = http().get(format!("{base}{path}"));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        async move { parts(req.send().await.expect("request")).await }
+        let url = format!("{base}{path}");
+        async move { get_bearer(&url, token.as_deref()).await }
     };
     let bare = Some(r#"Bearer realm="reports""#.to_owned());
     assert_eq!(
@@ -752,14 +749,8 @@ async fn custom_error_handler_survives_a_later_realm_and_sees_it() {
             .realm("x"),
     );
     let base = serve(app).await;
-    let response = http()
-        .get(format!("{base}/whoami"))
-        .bearer_auth("a.b.c")
-        .send()
-        .await
-        .expect("request");
     assert_eq!(
-        parts(response).await,
+        get_bearer(&format!("{base}/whoami"), Some("a.b.c")).await,
         (
             401,
             Some(
@@ -816,13 +807,8 @@ mod fetched_keys {
         let base = serve(app(validator)).await;
         let good = token(&key, &access_claims("svc", "reports:read"));
         for _ in 0..2 {
-            let response = http()
-                .get(format!("{base}/reports"))
-                .bearer_auth(&good)
-                .send()
-                .await
-                .expect("request");
-            let (status, challenge, body) = parts(response).await;
+            let (status, challenge, body) =
+                get_bearer(&format!("{base}/reports"), Some(&good)).await;
             assert_eq!((status, challenge), (200, None));
             assert_eq!(
                 serde_json::from_str::<Value>(&body).expect("json")["sub"],
@@ -837,14 +823,8 @@ mod fetched_keys {
 
         let stranger = SigningKey::generate(Algorithm::ES256).expect("keygen");
         let forged = token(&stranger, &access_claims("svc", "reports:read"));
-        let response = http()
-            .get(format!("{base}/reports"))
-            .bearer_auth(&forged)
-            .send()
-            .await
-            .expect("request");
         assert_eq!(
-            parts(response).await,
+            get_bearer(&format!("{base}/reports"), Some(&forged)).await,
             (
                 401,
                 invalid_token("the signing key is not known"),

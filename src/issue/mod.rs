@@ -47,6 +47,7 @@ use crate::token_endpoint::{OAuthError, TokenResponse};
 pub use assertion::{MAX_ASSERTION_LIFETIME_SECS, MemoryReplayGuard, ReplayGuard};
 pub use builder::{IssuerConfigError, TokenIssuerBuilder};
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use discovery::discovery_routes;
 pub use discovery::{AuthorizationServerMetadata, JwksService, MetadataService};
 pub use request::{ClientAuth, JWT_BEARER_ASSERTION, TokenRequest};

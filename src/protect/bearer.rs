@@ -257,9 +257,11 @@ pin_project! {
     {
         Inner { #[pin] future: S::Future },
         Error { response: Option<S::Response> },
+        // Boxed so that the common states stay small: this one is built only while a key is
+        // fetched, never on the cached or local-key path.
         Verifying {
             verify: Verify<E>,
-            deferred: Option<Deferred<S, ReqBody, E, H>>,
+            deferred: Option<Box<Deferred<S, ReqBody, E, H>>>,
         },
     }
 }
@@ -298,11 +300,11 @@ where
         BearerAuthFuture {
             state: State::Verifying {
                 verify,
-                deferred: Some(Deferred {
+                deferred: Some(Box::new(Deferred {
                     service,
                     request,
                     layer,
-                }),
+                })),
             },
         }
     }
@@ -333,14 +335,14 @@ where
                         Poll::Ready(result) => result,
                         Poll::Pending => return Poll::Pending,
                     };
-                    let Some(Deferred {
+                    let Some(deferred) = deferred.take() else {
+                        return Poll::Pending;
+                    };
+                    let Deferred {
                         mut service,
                         mut request,
                         layer,
-                    }) = deferred.take()
-                    else {
-                        return Poll::Pending;
-                    };
+                    } = *deferred;
                     let next = match result {
                         Ok(claims) => {
                             authorize(&mut request, claims, &layer.challenge);

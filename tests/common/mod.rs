@@ -102,6 +102,16 @@ pub async fn parts(response: reqwest::Response) -> (u16, Option<String>, String)
     (status, challenge, body)
 }
 
+/// `GET {url}`, with `Authorization: Bearer {token}` when a token is given: status,
+/// `WWW-Authenticate` and body.
+pub async fn get_bearer(url: &str, token: Option<&str>) -> (u16, Option<String>, String) {
+    let mut request = http().get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    parts(request.send().await.expect("request")).await
+}
+
 pub fn invalid_token(description: &str) -> Option<String> {
     Some(format!(
         r#"Bearer realm="api", error="invalid_token", error_description="{description}""#
