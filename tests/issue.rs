@@ -354,7 +354,7 @@ async fn jwks_kids(base: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_under_traffic_keeps_old_tokens_valid_then_retires_the_old_key() {
     // The ring, the issuer and the validator read one manual clock: the retention window
     // passes when the test moves the clock, not by sleeping through it.
