@@ -66,6 +66,13 @@ pub enum TokenError {
     /// `nbf` is in the future (beyond the leeway).
     #[error("the token is not valid yet")]
     NotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    #[error("the token is issued in the future")]
+    IssuedInFuture,
+    /// `exp − iat` (or, without `iat`, `exp − now`) is longer than the issuer's maximum token
+    /// lifetime.
+    #[error("the token lifetime is too long")]
+    LifetimeTooLong,
     /// `iss` is not a trusted issuer.
     #[error("the token issuer is not trusted")]
     InvalidIssuer,
@@ -75,10 +82,12 @@ pub enum TokenError {
     /// The header `typ` is not the required type (`at+jwt` by default).
     #[error("the token type is not accepted")]
     InvalidType,
-    /// The header lists a `crit` extension this crate does not understand.
+    /// The header has a `crit` member (in any form, even `null` or `[]`): this crate
+    /// understands no JWS extension.
     #[error("the token uses an unsupported critical header")]
     UnsupportedCritical,
-    /// A required claim is missing or has the wrong type.
+    /// A required claim is missing, has the wrong type (a string or a float where a number of
+    /// seconds belongs, a number beyond `u64`), or is given twice.
     #[error("the token lacks a required claim")]
     MissingClaim,
     /// The issuer's keys could not be obtained.
