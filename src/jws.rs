@@ -168,6 +168,11 @@ fn decode_segment<T: DeserializeOwned>(segment: &str) -> Result<T, TokenError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| TokenError::Malformed)?;
+    // RFC 7515 §4 and RFC 7519 §4: the header and the claims are JSON objects; serde would
+    // also fill a struct from an array, by position.
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err(TokenError::Malformed);
+    }
     serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => TokenError::MissingClaim,
         _ => TokenError::Malformed,
@@ -195,6 +200,23 @@ mod tests {
                 "{crit}"
             );
         }
+    }
+
+    #[test]
+    fn header_and_claims_must_be_objects() {
+        let object = segment(r#"{"alg":"EdDSA"}"#);
+        let array = segment(r#"["EdDSA",null,"at+jwt"]"#);
+        let token = format!("{array}.{}.sig", segment("{}"));
+        assert!(matches!(
+            Compact::parse(&token, 8192),
+            Err(TokenError::Malformed)
+        ));
+        let token = format!("{object}.{}.sig", segment(r#"["a"]"#));
+        let jws = Compact::parse(&token, 8192).unwrap();
+        assert_eq!(
+            jws.claims::<serde_json::Value>().unwrap_err(),
+            TokenError::Malformed
+        );
     }
 
     /// Client assertions (whose claims type has no `iat`) get the `iat` rule through
