@@ -182,10 +182,13 @@ impl AuthError {
     ///
     /// let mut headers = HeaderMap::new();
     /// headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-    /// let grpc: Response<String> = AuthError::MissingToken.to_response("api", Version::HTTP_2, &headers);
-    /// assert_eq!((grpc.status().as_u16(), &grpc.headers()["grpc-status"]), (200, &"16"));
+    /// let grpc: Response<String> =
+    ///     AuthError::MissingToken.to_response("api", Version::HTTP_2, &headers);
+    /// assert_eq!(grpc.status().as_u16(), 200);
+    /// assert_eq!(grpc.headers()["grpc-status"], "16");
     /// // The same content type over HTTP/1.1 is not gRPC: the RFC 6750 401.
-    /// let http1: Response<String> = AuthError::MissingToken.to_response("api", Version::HTTP_11, &headers);
+    /// let http1: Response<String> =
+    ///     AuthError::MissingToken.to_response("api", Version::HTTP_11, &headers);
     /// assert_eq!(http1.status().as_u16(), 401);
     /// ```
     pub fn to_response<B: Default>(
