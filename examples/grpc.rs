@@ -37,7 +37,9 @@
 //!
 //! The auth layers wrap only this service (`LayerExt::named_layer` keeps its name), so other
 //! services on the same server, such as health checks, can stay open. They answer gRPC
-//! callers with trailers-only statuses, which tonic's client turns into a `Status`.
+//! calls (HTTP/2 with an `application/grpc` content type, which is all tonic sends) with
+//! trailers-only statuses, which tonic's client turns into a `Status`; any other request gets
+//! the RFC 6750 status codes.
 //!
 //! `tests/grpc.rs` includes this file as a module (`#[path]`) and drives [`serve`] and
 //! [`ReportsClient`] over TCP; the items it uses are `pub(crate)` for that reason only.

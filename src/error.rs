@@ -1,5 +1,10 @@
 //! Authentication errors and their RFC 6750 (and gRPC) responses.
 //!
+//! gRPC statuses answer only gRPC calls: HTTP/2 requests whose `content-type` is
+//! `application/grpc` (or `application/grpc+…`). Any other request, including an HTTP/1.1 one
+//! with that content type, gets the RFC 6750 status code, so a proxy that reads only the status
+//! code (forward auth) never sees a 200 for a refused request.
+//!
 //! | error | HTTP status | `WWW-Authenticate` | gRPC status |
 //! |---|---|---|---|
 //! | [`AuthError::MissingToken`] | 401 | `Bearer realm="…"` | 16 `UNAUTHENTICATED` |
@@ -11,7 +16,7 @@
 
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, Version, header};
 
 use crate::http_auth::{BearerChallenge, InvalidRequest};
 
@@ -66,6 +71,13 @@ pub enum TokenError {
     /// `nbf` is in the future (beyond the leeway).
     #[error("the token is not valid yet")]
     NotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    #[error("the token is issued in the future")]
+    IssuedInFuture,
+    /// `exp − iat` (or, without `iat`, `exp − now`) is longer than the issuer's maximum token
+    /// lifetime.
+    #[error("the token lifetime is too long")]
+    LifetimeTooLong,
     /// `iss` is not a trusted issuer.
     #[error("the token issuer is not trusted")]
     InvalidIssuer,
@@ -75,10 +87,12 @@ pub enum TokenError {
     /// The header `typ` is not the required type (`at+jwt` by default).
     #[error("the token type is not accepted")]
     InvalidType,
-    /// The header lists a `crit` extension this crate does not understand.
+    /// The header has a `crit` member (in any form, even `null` or `[]`): this crate
+    /// understands no JWS extension.
     #[error("the token uses an unsupported critical header")]
     UnsupportedCritical,
-    /// A required claim is missing or has the wrong type.
+    /// A required claim is missing, has the wrong type (a string or a float where a number of
+    /// seconds belongs, a number beyond `u64`), or is given twice.
     #[error("the token lacks a required claim")]
     MissingClaim,
     /// The issuer's keys could not be obtained.
@@ -156,12 +170,42 @@ impl AuthError {
         .to_header_value()
     }
 
-    /// Builds the response: RFC 6750 for HTTP callers, a trailers-only gRPC status for
-    /// callers whose request `content-type` is `application/grpc*`.
-    pub fn to_response<B: Default>(&self, realm: &str, request_headers: &HeaderMap) -> Response<B> {
-        if is_grpc(request_headers) {
+    /// Builds the response to a request of HTTP `version` with `request_headers`: a
+    /// trailers-only gRPC status ([`to_grpc_response`](Self::to_grpc_response)) for gRPC
+    /// calls, HTTP/2 requests whose `content-type` is `application/grpc`,
+    /// `application/grpc+<codec>` or `application/grpc;<params>`; RFC 6750
+    /// ([`to_http_response`](Self::to_http_response)) for everything else.
+    ///
+    /// ```
+    /// use http::{HeaderMap, HeaderValue, Response, Version, header};
+    /// use tower_client_credentials::AuthError;
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    /// let grpc: Response<String> =
+    ///     AuthError::MissingToken.to_response("api", Version::HTTP_2, &headers);
+    /// assert_eq!(grpc.status().as_u16(), 200);
+    /// assert_eq!(grpc.headers()["grpc-status"], "16");
+    /// // The same content type over HTTP/1.1 is not gRPC: the RFC 6750 401.
+    /// let http1: Response<String> =
+    ///     AuthError::MissingToken.to_response("api", Version::HTTP_11, &headers);
+    /// assert_eq!(http1.status().as_u16(), 401);
+    /// ```
+    pub fn to_response<B: Default>(
+        &self,
+        realm: &str,
+        version: Version,
+        request_headers: &HeaderMap,
+    ) -> Response<B> {
+        if is_grpc_call(version, request_headers) {
             return self.to_grpc_response();
         }
+        self.to_http_response(realm)
+    }
+
+    /// Builds the RFC 6750 response: the status, and the `WWW-Authenticate` challenge for
+    /// `realm`, with an empty body.
+    pub fn to_http_response<B: Default>(&self, realm: &str) -> Response<B> {
         let mut response = Response::new(B::default());
         *response.status_mut() = self.status();
         let challenge = HeaderValue::from_str(&self.challenge(realm))
@@ -193,12 +237,23 @@ impl AuthError {
 
 const GRPC_MESSAGE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
 
-/// Whether the request is a gRPC call (`content-type: application/grpc` or `application/grpc+…`).
-pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.as_bytes().starts_with(b"application/grpc"))
-        .unwrap_or(false)
+/// Whether a request is a gRPC call: HTTP/2 (gRPC runs over nothing else) with a
+/// `content-type` of `application/grpc`, `application/grpc+<codec>` or
+/// `application/grpc;<params>` (case-insensitive).
+pub(crate) fn is_grpc_call(version: Version, headers: &HeaderMap) -> bool {
+    const GRPC: &[u8] = b"application/grpc";
+    if version != Version::HTTP_2 {
+        return false;
+    }
+    let Some(content_type) = headers.get(header::CONTENT_TYPE) else {
+        return false;
+    };
+    let value = content_type.as_bytes();
+    let Some((prefix, rest)) = value.split_at_checked(GRPC.len()) else {
+        return false;
+    };
+    // `application/grpc-web` and `application/grpcfoo` are other media types.
+    prefix.eq_ignore_ascii_case(GRPC) && matches!(rest.first(), None | Some(b'+' | b';'))
 }
 
 #[cfg(test)]
@@ -225,11 +280,56 @@ mod tests {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/grpc+proto"),
         );
-        let r: Response<String> =
-            AuthError::InvalidToken(TokenError::Expired).to_response("api", &headers);
+        let expired = AuthError::InvalidToken(TokenError::Expired);
+        let r: Response<String> = expired.to_response("api", Version::HTTP_2, &headers);
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.headers()["grpc-status"], "16");
         assert_eq!(r.headers()["grpc-message"], "the token has expired");
         assert!(r.headers().get(header::WWW_AUTHENTICATE).is_none());
+    }
+
+    #[test]
+    fn grpc_content_type_over_http1_gets_the_rfc6750_status() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        for version in [Version::HTTP_09, Version::HTTP_10, Version::HTTP_11] {
+            let r: Response<String> = AuthError::MissingToken.to_response("api", version, &headers);
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{version:?}");
+            assert_eq!(
+                r.headers()[header::WWW_AUTHENTICATE],
+                r#"Bearer realm="api""#
+            );
+            assert!(r.headers().get("grpc-status").is_none());
+        }
+    }
+
+    #[test]
+    fn only_grpc_media_types_count() {
+        let call = |content_type: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            is_grpc_call(Version::HTTP_2, &headers)
+        };
+        for yes in [
+            "application/grpc",
+            "application/grpc+proto",
+            "Application/GRPC+json",
+            "application/grpc;charset=utf-8",
+        ] {
+            assert!(call(yes), "{yes}");
+        }
+        for no in [
+            "application/grpc-web",
+            "application/grpcx",
+            "application/json",
+            "application/grp",
+            "",
+        ] {
+            assert!(!call(no), "{no}");
+        }
+        assert!(!is_grpc_call(Version::HTTP_2, &HeaderMap::new()));
     }
 }

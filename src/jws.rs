@@ -23,8 +23,18 @@ impl TimeWindow {
     }
 }
 
+/// The registered time claims of a signed JWT (RFC 7519 §4.1.4–4.1.6), as
+/// [`Compact::verify_times`] checks them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TimeClaims {
+    pub(crate) exp: u64,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) iat: Option<u64>,
+}
+
 /// The header fields we act on. `jku`, `x5u`, `jwk` and the rest are ignored (DESIGN
-/// decision 2); serde skips them without building anything.
+/// decision 2); serde skips them without building anything. A name given twice makes the
+/// header malformed (RFC 7515 §4: names must be unique).
 #[derive(Deserialize)]
 pub(crate) struct JoseHeader {
     alg: String,
@@ -32,8 +42,24 @@ pub(crate) struct JoseHeader {
     pub(crate) kid: Option<String>,
     #[serde(default)]
     pub(crate) typ: Option<String>,
+    /// Whether the header has a `crit` member at all, whatever its value: `"crit": null` and
+    /// `"crit": []` count (an `Option<Value>` would read `null` as absent).
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// `true` for any value: only the member's presence matters.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(deserializer)?;
+    Ok(true)
+}
+
+/// Just the `iat` of a payload, for callers whose claims type does not carry it.
+#[cfg(feature = "issue")]
+#[derive(Deserialize)]
+struct IssuedAt {
     #[serde(default)]
-    crit: Option<serde_json::Value>,
+    iat: Option<u64>,
 }
 
 /// A compact JWS split into its parts, header decoded and checked.
@@ -58,14 +84,18 @@ impl<'a> Compact<'a> {
         if signature.is_empty() || payload_b64.contains('.') {
             return Err(TokenError::Malformed);
         }
-        let header: JoseHeader = decode_segment(header_b64)?;
+        // A header that is not the JSON object we expect is malformed, whatever serde
+        // thought of it (there are no claims in a header to be missing).
+        let header: JoseHeader =
+            decode_segment(header_b64).map_err(|_: TokenError| TokenError::Malformed)?;
         // `none`, in any spelling, and every algorithm we do not implement, stop here.
         let alg: Algorithm = header
             .alg
             .parse()
             .map_err(|_| TokenError::UnsupportedAlgorithm)?;
-        // RFC 7515 §4.1.11: we understand no extension, so any `crit` rejects the token.
-        if header.crit.is_some() {
+        // RFC 7515 §4.1.11: we understand no extension, so a `crit` member in any form
+        // (`null`, `[]`, a string, a list of names) rejects the token.
+        if header.crit {
             return Err(TokenError::UnsupportedCritical);
         }
         Ok(Compact {
@@ -77,14 +107,29 @@ impl<'a> Compact<'a> {
         })
     }
 
-    /// The check every signed JWT passes before its claims are trusted, in this order: the key
-    /// the `kid` selected exists (`key`), the header `alg` is that key's one algorithm, the
-    /// signature verifies, `exp` has not passed and `nbf` has (both with the window's leeway).
+    /// The check every signed JWT passes before its claims are trusted, for callers whose
+    /// claims type has no `iat`: reads `iat` from the payload, then
+    /// [`verify_times`](Self::verify_times).
+    #[cfg(feature = "issue")]
     pub(crate) fn verify(
         &self,
         key: Option<&VerifyingKey>,
         exp: u64,
         nbf: Option<u64>,
+        window: TimeWindow,
+    ) -> Result<(), TokenError> {
+        let IssuedAt { iat } = self.claims()?;
+        self.verify_times(key, TimeClaims { exp, nbf, iat }, window)
+    }
+
+    /// The check every signed JWT passes before its claims are trusted, in this order: the key
+    /// the `kid` selected exists (`key`), the header `alg` is that key's one algorithm, the
+    /// signature verifies, `exp` has not passed, `nbf` has, and `iat` is not in the future
+    /// (each with the window's leeway).
+    pub(crate) fn verify_times(
+        &self,
+        key: Option<&VerifyingKey>,
+        times: TimeClaims,
         window: TimeWindow,
     ) -> Result<(), TokenError> {
         // The key comes from the issuer (or client) and the kid; its algorithm is the only one
@@ -96,13 +141,19 @@ impl<'a> Compact<'a> {
         if !key.verify_signature(self.message.as_bytes(), self.signature) {
             return Err(TokenError::InvalidSignature);
         }
+        let latest = window.now.saturating_add(window.leeway);
         // RFC 7519 §4.1.4: reject on or after exp (+ leeway).
-        if window.now >= window.expires_at(exp) {
+        if window.now >= window.expires_at(times.exp) {
             return Err(TokenError::Expired);
         }
         // RFC 7519 §4.1.5: reject before nbf (- leeway).
-        if nbf.is_some_and(|nbf| window.now.saturating_add(window.leeway) < nbf) {
+        if times.nbf.is_some_and(|nbf| latest < nbf) {
             return Err(TokenError::NotYetValid);
+        }
+        // RFC 7519 §4.1.6 gives iat no rule of its own; a token "issued" beyond the leeway in
+        // the future is a forged or misconfigured one, and would stretch any lifetime bound.
+        if times.iat.is_some_and(|iat| latest < iat) {
+            return Err(TokenError::IssuedInFuture);
         }
         Ok(())
     }
@@ -117,8 +168,81 @@ fn decode_segment<T: DeserializeOwned>(segment: &str) -> Result<T, TokenError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| TokenError::Malformed)?;
+    // RFC 7515 §4 and RFC 7519 §4: the header and the claims are JSON objects; serde would
+    // also fill a struct from an array, by position.
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err(TokenError::Malformed);
+    }
     serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => TokenError::MissingClaim,
         _ => TokenError::Malformed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    #[test]
+    fn crit_is_refused_whatever_its_value() {
+        for crit in ["null", "[]", r#"["exp"]"#, r#""x""#] {
+            let header = segment(&format!(r#"{{"alg":"EdDSA","crit":{crit}}}"#));
+            let token = format!("{header}.{}.sig", segment("{}"));
+            assert!(
+                matches!(
+                    Compact::parse(&token, 8192),
+                    Err(TokenError::UnsupportedCritical)
+                ),
+                "{crit}"
+            );
+        }
+    }
+
+    #[test]
+    fn header_and_claims_must_be_objects() {
+        let object = segment(r#"{"alg":"EdDSA"}"#);
+        let array = segment(r#"["EdDSA",null,"at+jwt"]"#);
+        let token = format!("{array}.{}.sig", segment("{}"));
+        assert!(matches!(
+            Compact::parse(&token, 8192),
+            Err(TokenError::Malformed)
+        ));
+        let token = format!("{object}.{}.sig", segment(r#"["a"]"#));
+        let jws = Compact::parse(&token, 8192).unwrap();
+        assert_eq!(
+            jws.claims::<serde_json::Value>().unwrap_err(),
+            TokenError::Malformed
+        );
+    }
+
+    /// Client assertions (whose claims type has no `iat`) get the `iat` rule through
+    /// [`Compact::verify`], which reads it from the payload.
+    #[cfg(feature = "issue")]
+    #[test]
+    fn verify_reads_iat_from_the_payload() {
+        let key = crate::keys::SigningKey::generate(crate::keys::Algorithm::EdDSA).unwrap();
+        let window = TimeWindow {
+            now: 1_000,
+            leeway: 30,
+        };
+        let check = |claims: serde_json::Value| {
+            let token = key.sign("JWT", &claims).unwrap();
+            let jws = Compact::parse(&token, 8192).unwrap();
+            jws.verify(Some(key.verifying_key()), 1_060, None, window)
+        };
+        assert_eq!(check(serde_json::json!({"iat": 1_030})), Ok(()));
+        assert_eq!(check(serde_json::json!({})), Ok(()));
+        assert_eq!(
+            check(serde_json::json!({"iat": 1_031})),
+            Err(TokenError::IssuedInFuture)
+        );
+        assert_eq!(
+            check(serde_json::json!({"iat": "1000"})),
+            Err(TokenError::MissingClaim)
+        );
+    }
 }

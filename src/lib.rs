@@ -8,7 +8,7 @@
 //! leeway, `iss`, `aud`, `typ`) and puts the verified [`Claims`] into the request extensions.
 //! [`RequireScopeLayer`] answers 403 `insufficient_scope` for tokens that lack a scope; with the
 //! `axum` feature, handlers take `Claims` or `Option<Claims>` as extractors. Failures answer as
-//! RFC 6750 says (see [`AuthError`]), and gRPC callers get gRPC statuses.
+//! RFC 6750 says (see [`AuthError`]), and gRPC calls (HTTP/2) get gRPC statuses.
 //!
 //! ```
 //! use axum::{Router, routing::get};

@@ -579,9 +579,14 @@ async fn every_algorithm_is_accepted_with_its_own_key() {
 #[tokio::test]
 async fn grpc_callers_get_grpc_statuses() {
     let f = fixture().await;
+    // gRPC runs over HTTP/2 only; axum::serve speaks cleartext HTTP/2 (h2c) with prior knowledge.
+    let h2 = reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .build()
+        .expect("reqwest client");
     let grpc = |path: &str, auth: Option<String>| {
-        let mut req = f
-            .http
+        let mut req = h2
             .post(format!("{}{path}", f.base))
             .header("content-type", "application/grpc");
         if let Some(auth) = auth {
@@ -591,6 +596,7 @@ async fn grpc_callers_get_grpc_statuses() {
     };
     // A GET route answers 405 to POST after auth; use the layer's own answer for the checks.
     let response = grpc("/whoami", None).send().await.expect("request");
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/grpc");
     assert_eq!(response.headers()["grpc-status"], "16");
@@ -613,6 +619,53 @@ async fn grpc_callers_get_grpc_statuses() {
     assert_eq!(response.headers()["grpc-status"], "7");
     assert_eq!(response.headers()["grpc-message"], "insufficient scope");
     assert_eq!(response.text().await.expect("body"), "");
+}
+
+/// A forward-auth proxy reads only the status code: an HTTP/1.1 request that merely claims to
+/// be gRPC must not get a 200.
+#[tokio::test]
+async fn grpc_content_type_over_http1_gets_rfc6750_statuses() {
+    let f = fixture().await;
+    let grpc = |path: &str, auth: Option<String>| {
+        let mut req = f
+            .http
+            .post(format!("{}{path}", f.base))
+            .header("content-type", "application/grpc");
+        if let Some(auth) = auth {
+            req = req.header("authorization", auth);
+        }
+        req
+    };
+    let response = grpc("/whoami", None).send().await.expect("request");
+    assert_eq!(response.version(), reqwest::Version::HTTP_11);
+    assert!(response.headers().get("grpc-status").is_none());
+    assert_eq!(
+        parts(response).await,
+        (401, Some(MISSING.into()), String::new())
+    );
+
+    let response = grpc("/whoami", Some("Bearer a.b.c".into()))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        parts(response).await,
+        (401, invalid_token("the token is malformed"), String::new())
+    );
+
+    let t = token(&f.key, &access_claims("svc", "reports:write"));
+    let response = grpc("/reports", Some(format!("Bearer {t}")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        parts(response).await,
+        (
+            403,
+            Some(r#"Bearer realm="api", error="insufficient_scope", scope="reports:read""#.into()),
+            String::new()
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,10 +40,11 @@ impl Jwks {
         serde_json::to_string(self).unwrap_or_else(|_| String::from(r#"{"keys":[]}"#))
     }
 
-    /// Parses a JWKS document into verifying keys. Keys this crate cannot use (other key
-    /// types, curves or algorithms, encryption keys, symmetric keys) are skipped, as
-    /// RFC 7517 §5 asks; a document that is not a JWKS, or larger than [`MAX_JWKS_BYTES`], is
-    /// an error.
+    /// Parses a JWKS document into verifying keys. Keys this crate cannot use are skipped,
+    /// each with a debug log naming its `kid` and the reason, as RFC 7517 §5 asks: other key
+    /// types, curves or algorithms, encryption keys, symmetric keys, and keys that cannot
+    /// verify (see [`VerifyingKey::from_jwk`]). A document that is not a JWKS, or larger than
+    /// [`MAX_JWKS_BYTES`], is an error.
     pub fn parse(json: &str) -> Result<Vec<VerifyingKey>, KeyError> {
         #[derive(Deserialize)]
         struct Raw {
@@ -56,17 +57,34 @@ impl Jwks {
         let keys = raw
             .keys
             .into_iter()
-            .filter_map(|value| serde_json::from_value::<Jwk>(value).ok())
-            .filter(|jwk| {
-                !matches!(
-                    jwk.common.public_key_use,
-                    Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
-                )
+            .filter_map(|value| match usable(value) {
+                Ok(key) => Some(key),
+                Err((kid, error)) => {
+                    // The kid is public; Debug escapes whatever control characters it holds.
+                    tracing::debug!(?kid, %error, "skipping a JWKS key");
+                    None
+                }
             })
-            .filter_map(|jwk| VerifyingKey::from_jwk(&jwk).ok())
             .collect();
         Ok(keys)
     }
+}
+
+/// One JWKS entry as a verifying key, or its `kid` (if any) and why it is skipped.
+fn usable(value: serde_json::Value) -> Result<VerifyingKey, (Option<String>, KeyError)> {
+    let kid = value
+        .get("kid")
+        .and_then(serde_json::Value::as_str)
+        .map(|kid| kid.chars().take(64).collect::<String>());
+    let jwk = serde_json::from_value::<Jwk>(value)
+        .map_err(|_| (kid.clone(), KeyError::InvalidJwk("unsupported key type")))?;
+    if matches!(
+        jwk.common.public_key_use,
+        Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
+    ) {
+        return Err((kid, KeyError::InvalidJwk("an encryption key")));
+    }
+    VerifyingKey::from_jwk(&jwk).map_err(|error| (kid, error))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 //! # Ok::<_, tower_client_credentials::keys::KeyError>(())
 //! ```
 
+mod check;
 mod generate;
 mod jwks;
 mod ring;
@@ -28,6 +29,7 @@ use std::str::FromStr;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 
+pub use check::{MAX_RSA_BITS, MIN_RSA_BITS};
 pub use jwks::{Jwks, MAX_JWKS_BYTES};
 pub use ring::{DEFAULT_RETENTION, KeyRing};
 pub use signing::SigningKey;
@@ -132,6 +134,30 @@ pub enum KeyError {
     /// A [`KeyProvider`] could not obtain its keys (the source is down, or sent garbage).
     #[error("the keys could not be obtained")]
     Unavailable,
+    /// An EC coordinate or an Ed25519 key is not the length its curve needs (P-256: 32 bytes
+    /// each for `x` and `y`; Ed25519: 32 bytes).
+    #[error("{alg} key coordinates must be {expected} bytes each")]
+    CoordinateLength {
+        /// The algorithm the key was loaded for.
+        alg: Algorithm,
+        /// The length each coordinate must have, in bytes.
+        expected: usize,
+    },
+    /// The EC public key is not a point on P-256: no signature would ever verify with it.
+    #[error("the ES256 public key is not a point on the P-256 curve")]
+    PointNotOnCurve,
+    /// The RSA modulus is even, or outside [`MIN_RSA_BITS`]..=[`MAX_RSA_BITS`].
+    #[error("the RSA modulus has {bits} bits; an odd modulus of 2048 to {max} bits is needed", max = MAX_RSA_BITS)]
+    RsaModulus {
+        /// The modulus size, in bits.
+        bits: usize,
+    },
+    /// The RSA public exponent is even, below 3, or longer than 32 bits.
+    #[error("the RSA public exponent must be odd, at least 3 and at most 32 bits")]
+    RsaExponent,
+    /// A JWKS document (or a set of keys) has no key this crate can verify with.
+    #[error("no usable verification key")]
+    NoUsableKey,
 }
 
 /// The key a token's `kid` names among `keys`. Without a `kid`, the only key, when there is
@@ -261,3 +287,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod load_tests;

@@ -95,7 +95,8 @@ impl KeySource {
         }
     }
 
-    /// A fixed set of keys. Refuses an empty set, and HS256 secrets mixed with asymmetric keys.
+    /// A fixed set of keys. Refuses an empty set ([`KeyError::NoUsableKey`]), and HS256 secrets
+    /// mixed with asymmetric keys.
     pub fn keys(keys: impl IntoIterator<Item = VerifyingKey>) -> Result<Self, KeyError> {
         let keys: Arc<[VerifyingKey]> = keys.into_iter().collect();
         let symmetric = keys.iter().filter(|k| k.algorithm().is_symmetric()).count();
@@ -103,7 +104,7 @@ impl KeySource {
             return Err(KeyError::MixedKeyFamilies);
         }
         if keys.is_empty() {
-            return Err(KeyError::InvalidJwks);
+            return Err(KeyError::NoUsableKey);
         }
         Ok(KeySource {
             inner: Source::Fixed(keys),
@@ -117,7 +118,8 @@ impl KeySource {
         }
     }
 
-    /// The usable keys of a JWKS document (see [`Jwks::parse`]); at least one is required.
+    /// The usable keys of a JWKS document (see [`Jwks::parse`]: keys that cannot verify are
+    /// skipped, with a debug log); [`KeyError::NoUsableKey`] when none is left.
     pub fn jwks(json: &str) -> Result<Self, KeyError> {
         Self::keys(Jwks::parse(json)?)
     }

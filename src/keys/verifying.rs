@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, ThumbprintHash};
 
-use super::{Algorithm, KeyError, check_curve, ensure_crypto_provider};
+use super::{Algorithm, KeyError, check, check_curve, ensure_crypto_provider};
 
 /// A key that verifies signatures: a public key, or an HS256 shared secret.
 ///
@@ -27,6 +27,11 @@ struct VerifyingInner {
 impl VerifyingKey {
     /// Loads a public key from PEM (SPKI `PUBLIC KEY`, or PKCS#1 `RSA PUBLIC KEY`). The `kid` is
     /// the key's RFC 7638 thumbprint unless `kid` is given.
+    ///
+    /// Keys that cannot verify are refused here, with the reason: an EC point off P-256
+    /// ([`KeyError::PointNotOnCurve`]), coordinates of the wrong length
+    /// ([`KeyError::CoordinateLength`]), an RSA modulus under 2048 bits or an odd one
+    /// ([`KeyError::RsaModulus`]), an unusable exponent ([`KeyError::RsaExponent`]).
     pub fn from_pem(alg: Algorithm, pem: &[u8], kid: Option<&str>) -> Result<Self, KeyError> {
         ensure_crypto_provider();
         let invalid = |_| KeyError::InvalidPem(alg);
@@ -47,7 +52,9 @@ impl VerifyingKey {
     /// Loads a public key from a JWK (RFC 7517). The algorithm is the JWK's `alg`, or, when it
     /// has none, the only one its key type allows (`OKP`/`Ed25519` → EdDSA, `EC`/`P-256` →
     /// ES256); RSA keys must name theirs. Private parameters are ignored. Symmetric (`oct`) JWKs
-    /// are refused: shared secrets are not exchanged as JWKs here.
+    /// are refused: shared secrets are not exchanged as JWKs here. Keys that cannot verify are
+    /// refused as [`from_pem`](Self::from_pem) refuses them (a `P-256` key with coordinates of
+    /// any length but 32 bytes, say).
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
         ensure_crypto_provider();
         let alg = match jwk.common.key_algorithm {
@@ -66,6 +73,8 @@ impl VerifyingKey {
             },
         };
         check_curve(alg, jwk)?;
+        // Before the backend sees them: it would read 96 bytes of `x` and `y` as P-384.
+        check::public_key(alg, jwk)?;
         // Keep only the public parameters.
         let decoding =
             DecodingKey::from_jwk(jwk).map_err(|_| KeyError::InvalidJwk("bad key parameters"))?;
@@ -79,6 +88,8 @@ impl VerifyingKey {
         mut jwk: Jwk,
         kid: Option<&str>,
     ) -> Result<Self, KeyError> {
+        // Every loading path ends here: refuse a key that could never verify.
+        check::public_key(alg, &jwk)?;
         let decoding =
             DecodingKey::from_jwk(&jwk).map_err(|_| KeyError::InvalidJwk("bad key parameters"))?;
         let kid = match kid {

@@ -233,7 +233,7 @@ fn reject<B, ReqBody, E, H: OnAuthError<B>>(
     req: &Request<ReqBody>,
 ) -> Response<B> {
     tracing::debug!(%error, "bearer authentication failed");
-    let rejection = Rejection::new(error, &layer.challenge, req.headers());
+    let rejection = Rejection::new(error, &layer.challenge, req);
     layer.on_error.on_auth_error(&rejection)
 }
 

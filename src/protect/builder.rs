@@ -19,10 +19,13 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// Default maximum token length, checked before any decoding.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Default maximum token lifetime: `exp − iat` (or `exp − now` for a token without `iat`) may
+/// be at most this long.
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 impl Validator<ExtraClaims> {
-    /// Starts a builder: leeway 30 s, `typ` `at+jwt`, tokens up to 8 KiB, a cache of
-    /// [`DEFAULT_CACHE_CAPACITY`] tokens, the system clock, extra claims as a JSON map.
+    /// Starts a builder: leeway 30 s, `typ` `at+jwt`, tokens up to 8 KiB living at most 24 h, a
+    /// cache of [`DEFAULT_CACHE_CAPACITY`] tokens, the system clock, extra claims as a JSON map.
     pub fn builder() -> ValidatorBuilder<ExtraClaims> {
         ValidatorBuilder {
             issuers: Vec::new(),
@@ -31,6 +34,7 @@ impl Validator<ExtraClaims> {
             typ: TokenType::AccessToken,
             required: Vec::new(),
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             clock: Clock::system(),
             claims: PhantomData,
@@ -61,6 +65,9 @@ pub enum ValidatorConfigError {
     /// A zero maximum token size.
     #[error("the maximum token size must be positive")]
     BadMaxSize,
+    /// A maximum token lifetime under one second, on the builder or on an issuer.
+    #[error("the maximum token lifetime must be at least one second")]
+    BadMaxLifetime,
     /// A required-claim name the validator does not know.
     #[error("unknown required claim {claim:?} (known: iat, nbf, jti, client_id)")]
     UnknownClaim {
@@ -78,6 +85,7 @@ pub struct ValidatorBuilder<E = ExtraClaims> {
     typ: TokenType,
     required: Vec<String>,
     max_token_bytes: usize,
+    max_lifetime: Duration,
     cache_capacity: usize,
     clock: Clock,
     claims: PhantomData<fn() -> E>,
@@ -122,6 +130,15 @@ impl<E> ValidatorBuilder<E> {
     /// any decoding or hashing.
     pub fn max_token_bytes(mut self, max: usize) -> Self {
         self.max_token_bytes = max;
+        self
+    }
+
+    /// The longest token lifetime accepted from issuers that set none of their own (default
+    /// 24 h, whole seconds): a token whose `exp − iat`, or `exp − now` when it has no `iat`
+    /// (with the leeway on top, as `now` is this clock's), is longer is `invalid_token`. Bounds
+    /// how long a leaked token stays usable, whatever `exp` its issuer wrote.
+    pub fn max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = max;
         self
     }
 
@@ -174,6 +191,7 @@ impl<E> ValidatorBuilder<E> {
             typ: self.typ,
             required: self.required,
             max_token_bytes: self.max_token_bytes,
+            max_lifetime: self.max_lifetime,
             cache_capacity: self.cache_capacity,
             clock: self.clock,
             claims: PhantomData,
@@ -223,6 +241,10 @@ impl<E> ValidatorBuilder<E> {
                 });
             }
             let typ = trusted.typ.clone().unwrap_or_else(|| self.typ.clone());
+            let max_lifetime = trusted.max_lifetime.unwrap_or(self.max_lifetime).as_secs();
+            if max_lifetime == 0 {
+                return Err(ValidatorConfigError::BadMaxLifetime);
+            }
             let mut required = match &trusted.required {
                 Some(names) => Required::parse(names).map_err(unknown)?,
                 None => defaults,
@@ -239,6 +261,7 @@ impl<E> ValidatorBuilder<E> {
                 audiences: audiences.into(),
                 typ,
                 required,
+                max_lifetime,
             });
         }
         Ok(resolved.into())

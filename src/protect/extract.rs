@@ -15,7 +15,7 @@ use http::request::Parts;
 use super::AuthContext;
 use super::on_error::Challenge;
 use crate::claims::Claims;
-use crate::error::{AuthError, is_grpc};
+use crate::error::{AuthError, is_grpc_call};
 
 impl<S, E> FromRequestParts<S> for Claims<E>
 where
@@ -35,7 +35,7 @@ where
             .unwrap_or_default();
         Err(ClaimsRejection {
             challenge,
-            grpc: is_grpc(&parts.headers),
+            grpc: is_grpc_call(parts.version, &parts.headers),
         })
     }
 }
@@ -59,7 +59,8 @@ where
 }
 
 /// The rejection of the [`Claims`] extractor: the request has no verified claims. Answers 401
-/// with `WWW-Authenticate: Bearer realm="…"` (the bearer layer's realm), or gRPC status 16.
+/// with `WWW-Authenticate: Bearer realm="…"` (the bearer layer's realm), or gRPC status 16 to
+/// a gRPC call (HTTP/2 with an `application/grpc` content type).
 #[derive(Clone)]
 pub struct ClaimsRejection {
     challenge: Challenge,
@@ -94,6 +95,6 @@ impl IntoResponse for ClaimsRejection {
         if self.grpc {
             return AuthError::MissingToken.to_grpc_response();
         }
-        AuthError::MissingToken.to_response(self.realm(), &http::HeaderMap::new())
+        AuthError::MissingToken.to_http_response(self.realm())
     }
 }

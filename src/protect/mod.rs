@@ -65,7 +65,8 @@ pub use crate::error::TokenError;
 pub use crate::http_auth::InvalidRequest;
 pub use bearer::{BearerAuth, BearerAuthFuture};
 pub use builder::{
-    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, ValidatorBuilder, ValidatorConfigError,
+    DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, ValidatorBuilder,
+    ValidatorConfigError,
 };
 pub use cache::DEFAULT_CACHE_CAPACITY;
 #[cfg(feature = "axum")]

@@ -7,9 +7,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use http::{HeaderMap, Response};
+use http::{HeaderMap, Response, Version};
 
-use crate::error::AuthError;
+use crate::error::{AuthError, is_grpc_call};
 
 /// The realm used when none is configured.
 pub const DEFAULT_REALM: &str = "api";
@@ -57,19 +57,21 @@ impl fmt::Debug for Challenge {
 pub struct Rejection<'a> {
     error: &'a AuthError,
     challenge: &'a Challenge,
+    request_version: Version,
     request_headers: &'a HeaderMap,
 }
 
 impl<'a> Rejection<'a> {
-    pub(crate) fn new(
+    pub(crate) fn new<B>(
         error: &'a AuthError,
         challenge: &'a Challenge,
-        request_headers: &'a HeaderMap,
+        request: &'a http::Request<B>,
     ) -> Self {
         Rejection {
             error,
             challenge,
-            request_headers,
+            request_version: request.version(),
+            request_headers: request.headers(),
         }
     }
 
@@ -88,16 +90,28 @@ impl<'a> Rejection<'a> {
         self.request_headers
     }
 
-    /// The default response: RFC 6750 for HTTP callers, a gRPC status for gRPC callers (see
+    /// The rejected request's HTTP version.
+    pub fn request_version(&self) -> Version {
+        self.request_version
+    }
+
+    /// Whether the rejected request is a gRPC call (HTTP/2 with an `application/grpc` content
+    /// type), which [`to_response`](Self::to_response) answers with a gRPC status.
+    pub fn is_grpc_call(&self) -> bool {
+        is_grpc_call(self.request_version, self.request_headers)
+    }
+
+    /// The default response: a gRPC status for gRPC calls, RFC 6750 for everything else (see
     /// [`AuthError::to_response`]).
     pub fn to_response<B: Default>(&self) -> Response<B> {
-        self.error.to_response(self.realm(), self.request_headers)
+        self.error
+            .to_response(self.realm(), self.request_version, self.request_headers)
     }
 }
 
 /// Turns a rejected request into the response a layer sends back.
 ///
-/// The default, [`Rfc6750`], answers as RFC 6750 says (and with gRPC statuses to gRPC callers).
+/// The default, [`Rfc6750`], answers as RFC 6750 says (and with gRPC statuses to gRPC calls).
 /// Supply your own to change the body or add headers; any `Fn(&Rejection<'_>) -> Response<B>`
 /// closure works, and [`Rejection::to_response`] gives the default to start from:
 ///
@@ -122,7 +136,8 @@ pub trait OnAuthError<B> {
 }
 
 /// The default [`OnAuthError`]: RFC 6750 challenges with an empty body, gRPC statuses for gRPC
-/// callers.
+/// calls (HTTP/2 with an `application/grpc` content type; an HTTP/1.1 request with that content
+/// type gets the RFC 6750 status).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rfc6750;
 

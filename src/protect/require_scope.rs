@@ -247,7 +247,7 @@ where
                 &fallback
             }
         };
-        let rejection = Rejection::new(&error, challenge, req.headers());
+        let rejection = Rejection::new(&error, challenge, &req);
         RequireScopeFuture::error(self.layer.on_error.on_auth_error(&rejection))
     }
 }

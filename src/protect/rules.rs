@@ -3,7 +3,9 @@
 //! `iss` and never applies one issuer's keys or audiences to another's tokens.
 
 use std::fmt;
+use std::time::Duration;
 
+use crate::jws::{TimeClaims, TimeWindow};
 use crate::keys::KeySource;
 
 /// Which JOSE header `typ` an issuer's tokens must carry.
@@ -76,6 +78,7 @@ pub struct TrustedIssuer {
     pub(super) audiences: Vec<String>,
     pub(super) typ: Option<TokenType>,
     pub(super) required: Option<Vec<String>>,
+    pub(super) max_lifetime: Option<Duration>,
 }
 
 impl TrustedIssuer {
@@ -87,6 +90,7 @@ impl TrustedIssuer {
             audiences: Vec::new(),
             typ: None,
             required: None,
+            max_lifetime: None,
         }
     }
 
@@ -116,6 +120,14 @@ impl TrustedIssuer {
         self
     }
 
+    /// The longest lifetime accepted for this issuer's tokens (default: the builder's, which
+    /// defaults to [`DEFAULT_MAX_LIFETIME`](super::DEFAULT_MAX_LIFETIME)); see
+    /// [`ValidatorBuilder::max_lifetime`](super::ValidatorBuilder::max_lifetime).
+    pub fn max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = Some(max);
+        self
+    }
+
     /// The issuer URL.
     pub fn issuer(&self) -> &str {
         &self.issuer
@@ -130,6 +142,7 @@ impl fmt::Debug for TrustedIssuer {
             .field("audiences", &self.audiences)
             .field("typ", &self.typ)
             .field("required", &self.required)
+            .field("max_lifetime", &self.max_lifetime)
             .finish()
     }
 }
@@ -172,11 +185,27 @@ pub(crate) struct IssuerRules {
     pub(crate) audiences: Box<[String]>,
     pub(crate) typ: TokenType,
     pub(crate) required: Required,
+    /// Seconds; at least 1.
+    pub(crate) max_lifetime: u64,
 }
 
 impl IssuerRules {
     pub(crate) fn accepts_audience(&self, aud: &crate::claims::Audience) -> bool {
         self.audiences.iter().any(|a| aud.contains(a))
+    }
+
+    /// Whether the token lives no longer than the issuer allows: `exp − iat`, or, without
+    /// `iat`, `exp − now` with the leeway for the issuer's clock being ahead of ours. An `exp`
+    /// far in the future (`u64::MAX`) never passes.
+    pub(crate) fn accepts_lifetime(&self, times: TimeClaims, window: TimeWindow) -> bool {
+        let lifetime = match times.iat {
+            Some(iat) => times.exp.saturating_sub(iat),
+            None => times
+                .exp
+                .saturating_sub(window.now)
+                .saturating_sub(window.leeway),
+        };
+        lifetime <= self.max_lifetime
     }
 }
 
@@ -186,6 +215,7 @@ impl fmt::Debug for IssuerRules {
             .field("issuer", &self.issuer)
             .field("audiences", &self.audiences)
             .field("typ", &self.typ)
+            .field("max_lifetime", &self.max_lifetime)
             .finish_non_exhaustive()
     }
 }

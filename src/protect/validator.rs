@@ -35,13 +35,14 @@ use super::cache::TokenCache;
 use super::rules::IssuerRules;
 use crate::claims::{Claims, ExtraClaims};
 use crate::error::TokenError;
-use crate::jws::{Compact, TimeWindow};
+use crate::jws::{Compact, TimeClaims, TimeWindow};
 use crate::keys::{KeyLookup, VerifyingKey};
 use crate::time::Clock;
 
-/// Checks access tokens: size, structure, `crit`, issuer, `typ`, key by `kid`, algorithm from
-/// the key, signature, `exp`/`nbf` with leeway, audience and required claims, each against the
-/// rules of the issuer the token names. Claims the crate does not name are deserialised into
+/// Checks access tokens: size, structure, `crit` (present in any form: refused), issuer, `typ`,
+/// key by `kid`, algorithm from the key, signature, `exp`/`nbf`/`iat` with leeway, the maximum
+/// lifetime, audience and required claims, each against the rules of the issuer the token
+/// names. Claims the crate does not name are deserialised into
 /// `E` (a JSON map by default; see [`ValidatorBuilder::claims`](super::ValidatorBuilder::claims)).
 ///
 /// Verified tokens are remembered (up to [`DEFAULT_CACHE_CAPACITY`](super::DEFAULT_CACHE_CAPACITY), keyed by the token's
@@ -158,7 +159,8 @@ where
         Ok((jws, claims, rules))
     }
 
-    /// Signature, time, audience, required claims; then the cache remembers the result.
+    /// Signature, time, lifetime, audience, required claims; then the cache remembers the
+    /// result.
     fn check(
         &self,
         token: &str,
@@ -171,7 +173,15 @@ where
             now: self.inner.clock.now(),
             leeway: self.inner.leeway,
         };
-        jws.verify(key, claims.exp, claims.nbf, window)?;
+        let times = TimeClaims {
+            exp: claims.exp,
+            nbf: claims.nbf,
+            iat: claims.iat,
+        };
+        jws.verify_times(key, times, window)?;
+        if !rules.accepts_lifetime(times, window) {
+            return Err(TokenError::LifetimeTooLong);
+        }
         if !rules.accepts_audience(&claims.aud) {
             return Err(TokenError::InvalidAudience);
         }
@@ -311,3 +321,7 @@ impl<E> fmt::Debug for Verify<E> {
 #[cfg(test)]
 #[path = "validator_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "validator_time_tests.rs"]
+mod time_tests;

@@ -345,7 +345,7 @@ async fn a_fetch_that_misses_or_fails_is_a_token_error() {
     let (_, v3, fetches) = fetching(false);
     assert_eq!(
         v3.verify("e30.e30.e30").await.unwrap_err(),
-        TokenError::MissingClaim
+        TokenError::Malformed
     );
     assert_eq!(fetches.load(Ordering::SeqCst), 0);
     drop(key);
