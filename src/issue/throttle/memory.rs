@@ -1,11 +1,11 @@
 //! [`MemoryAuthThrottle`]: failure counts in process memory, bounded in size.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
+use super::windows::{Windows, peer_group};
 use super::{Admission, Attempt, AuthThrottle, ThrottleLimits};
 use crate::store::{StoreError, StoreFuture};
 use crate::time::Clock;
@@ -97,7 +97,7 @@ impl MemoryAuthThrottle {
     /// The windows kept now: (client ids, peers).
     pub fn tracked(&self) -> (usize, usize) {
         let state = self.lock();
-        (state.clients.map.len(), state.peers.map.len())
+        (state.clients.len(), state.peers.len())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -122,14 +122,6 @@ impl Default for MemoryAuthThrottle {
     /// [`ThrottleLimits::default`] (10 per id, 100 per peer, 60 s), 100 000 windows per kind.
     fn default() -> Self {
         Self::new(ThrottleLimits::default())
-    }
-}
-
-/// IPv4 addresses as they are (IPv4-mapped IPv6 ones too); IPv6 ones by their /64.
-fn peer_group(peer: IpAddr) -> IpAddr {
-    match peer.to_canonical() {
-        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
-        v4 => v4,
     }
 }
 
@@ -191,7 +183,7 @@ impl AuthThrottle for MemoryAuthThrottle {
     ) -> StoreFuture<'a, Result<(), StoreError>> {
         if let Some(id) = attempt.client_id {
             let key = self.client_key(id);
-            self.lock().clients.map.remove(&key);
+            self.lock().clients.forget(key);
         }
         Box::pin(std::future::ready(Ok(())))
     }
@@ -214,81 +206,6 @@ impl fmt::Debug for MemoryAuthThrottle {
             .field("tracked", &self.tracked())
             .field("clock", &self.clock)
             .finish()
-    }
-}
-
-/// One subject's failures since its window opened.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    /// When the first failure of the window happened (Unix seconds).
-    start: u64,
-    failures: u32,
-}
-
-/// The windows of one kind of subject, by keyed hash.
-#[derive(Default)]
-struct Windows {
-    map: HashMap<u64, Window>,
-}
-
-impl Windows {
-    /// The seconds until the window of `key` closes, when it holds `limit` failures or more.
-    fn locked_for(&self, key: u64, now: u64, limit: u32, window: u64) -> Option<u64> {
-        if limit == 0 {
-            return None;
-        }
-        let w = self.map.get(&key)?;
-        let end = w.start.saturating_add(window);
-        (w.failures >= limit && now < end).then(|| end - now)
-    }
-
-    /// Counts a failure for `key`; `true` when this one reached the limit.
-    fn fail(&mut self, key: u64, now: u64, limit: u32, window: u64, capacity: usize) -> bool {
-        if let Some(w) = self.map.get_mut(&key) {
-            if now < w.start.saturating_add(window) {
-                w.failures = w.failures.saturating_add(1);
-            } else {
-                *w = Window {
-                    start: now,
-                    failures: 1,
-                };
-            }
-            return w.failures == limit;
-        }
-        if capacity == 0 {
-            return false;
-        }
-        self.make_room(now, limit, window, capacity);
-        self.map.insert(
-            key,
-            Window {
-                start: now,
-                failures: 1,
-            },
-        );
-        limit == 1
-    }
-
-    /// Below `capacity` again: closed windows go first, then the oldest eighth (unlocked
-    /// before locked). One pass per eighth of the capacity keeps the cost per failure constant.
-    fn make_room(&mut self, now: u64, limit: u32, window: u64, capacity: usize) {
-        if self.map.len() < capacity {
-            return;
-        }
-        self.map.retain(|_, w| now < w.start.saturating_add(window));
-        if self.map.len() < capacity {
-            return;
-        }
-        let mut order: Vec<(bool, u64, u64)> = self
-            .map
-            .iter()
-            .map(|(key, w)| (limit > 0 && w.failures >= limit, w.start, *key))
-            .collect();
-        let evict = (order.len() / 8).clamp(1, order.len());
-        order.select_nth_unstable(evict - 1);
-        for (_, _, key) in &order[..evict] {
-            self.map.remove(key);
-        }
     }
 }
 
@@ -377,7 +294,8 @@ mod tests {
         let elsewhere = Attempt::new(Some("fresh"), Some(other_net));
         assert_eq!(t.check(elsewhere).await.unwrap(), Admission::Allowed);
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
-        assert_eq!(peer_group(mapped), "192.0.2.1".parse::<IpAddr>().unwrap());
+        let plain: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(peer_group(mapped), plain);
     }
 
     #[tokio::test]

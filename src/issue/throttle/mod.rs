@@ -47,6 +47,7 @@
 
 mod memory;
 mod proxies;
+mod windows;
 
 use std::net::IpAddr;
 use std::time::Duration;
