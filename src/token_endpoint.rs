@@ -28,7 +28,7 @@ pub use error::{OAuthError, OAuthErrorCode};
 pub use response::TokenResponse;
 
 /// A JSON answer of the token endpoint. RFC 6749 §5.1: token responses (and errors) must not
-/// be cached.
+/// be cached; `nosniff` keeps a browser from reading the JSON as anything else.
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
@@ -39,5 +39,9 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }

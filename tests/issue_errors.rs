@@ -84,12 +84,13 @@ struct Reply {
 }
 
 impl Reply {
-    /// The headers every token endpoint answer carries (RFC 6749 §5.1).
+    /// The headers every token endpoint answer carries (RFC 6749 §5.1, and `nosniff`).
     fn json(status: u16, body: String) -> Self {
         let headers = [
             ("cache-control", "no-store"),
             ("content-type", "application/json"),
             ("pragma", "no-cache"),
+            ("x-content-type-options", "nosniff"),
         ];
         Reply {
             status,

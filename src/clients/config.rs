@@ -82,7 +82,8 @@ pub(super) fn parse(text: &str, path: Option<&Path>) -> Result<Vec<Client>, Conf
         let client = file.build_client(raw)?;
         if let Some(&first_line) = first_lines.get(client.id()) {
             let problem = ConfigProblem::DuplicateClientId { first_line };
-            return Err(file.error(id_span.start, Some("client.id".into()), problem));
+            let field = Some("client.id".into());
+            return Err(file.client_error(Some(client.id()), id_span.start, field, problem));
         }
         first_lines.insert(client.id().to_owned(), file.line_of(id_span.start));
         clients.push(client);
@@ -93,11 +94,13 @@ pub(super) fn parse(text: &str, path: Option<&Path>) -> Result<Vec<Client>, Conf
 impl Source<'_> {
     /// One `[[client]]` table through the [`ClientBuilder`], every problem placed at its field.
     fn build_client(&self, raw: Spanned<RawClient>) -> Result<Client, ConfigFileError> {
+        let start = raw.span().start;
+        let raw = raw.into_inner();
         let table = ClientTable {
             source: self,
-            start: raw.span().start,
+            start,
+            id: raw.id.get_ref(),
         };
-        let raw = raw.into_inner();
         let builder = Client::builder(raw.id.get_ref().clone());
         let builder = table.authentication(&raw, builder)?;
         let builder = table.permissions(&raw, builder)?;
@@ -110,14 +113,17 @@ impl Source<'_> {
 }
 
 /// The `[[client]]` table being read, for placing its problems.
-struct ClientTable<'s, 't> {
+struct ClientTable<'s, 't, 'r> {
     source: &'s Source<'t>,
     /// Where the table starts: the place of problems no field holds.
     start: usize,
+    /// The table's `id`, to name the client in its problems.
+    id: &'r str,
 }
 
-impl ClientTable<'_, '_> {
-    /// A problem with `client.{field}`, at `span` or else at the table.
+impl ClientTable<'_, '_, '_> {
+    /// A problem with `client.{field}`, at `span` or else at the table; it names the client
+    /// unless the problem is its id.
     fn error(
         &self,
         field: &str,
@@ -125,8 +131,10 @@ impl ClientTable<'_, '_> {
         problem: ConfigProblem,
     ) -> ConfigFileError {
         let at = span.map_or(self.start, |s| s.start);
+        let bad_id = problem == ConfigProblem::Client(ClientConfigError::InvalidId);
+        let client = (!bad_id).then_some(self.id);
         self.source
-            .error(at, Some(format!("client.{field}")), problem)
+            .client_error(client, at, Some(format!("client.{field}")), problem)
     }
 
     /// `secret_hash` and `auth_methods`.
@@ -326,9 +334,10 @@ mod tests {
     #[test]
     fn duplicate_client_id_names_both_lines() {
         let text = format!("{}{}", client_with(""), client_with(""));
-        let (line, field, problem, _) = fails(&text);
+        let (line, field, problem, shown) = fails(&text);
         assert_eq!((line, field.as_deref()), (6, Some("client.id")));
         assert_eq!(problem, ConfigProblem::DuplicateClientId { first_line: 2 });
+        assert!(shown.contains("client `svc`"), "{shown}");
     }
 
     #[test]
@@ -361,14 +370,44 @@ mod tests {
     }
 
     #[test]
-    fn unknown_auth_method_is_an_invalid_value() {
-        let text = client_with("auth_methods = [\"client_secret_jwt\"]\n");
-        let (line, field, problem, _) = fails(&text);
+    fn unknown_auth_method_names_the_allowed_values_but_not_the_value() {
+        let text = client_with("auth_methods = [\"hunter2-secret-value\"]\n");
+        let (line, field, problem, shown) = fails(&text);
         assert_eq!((line, field.as_deref()), (5, Some("client.auth_methods")));
-        assert!(
-            matches!(problem, ConfigProblem::InvalidValue(_)),
-            "{problem:?}"
+        let allowed = "expected one of `client_secret_basic`, `client_secret_post`, \
+                       `private_key_jwt`";
+        assert_eq!(problem, ConfigProblem::InvalidValue(allowed.into()));
+        assert_eq!(
+            shown,
+            format!("client file line 5, field `client.auth_methods`: invalid value: {allowed}")
         );
+        assert!(!shown.contains("hunter2"), "{shown}");
+        // A value that imitates serde's wording is not quoted either.
+        let text = client_with("auth_methods = [\"x`, expected hunter2\"]\n");
+        let (_, _, problem, _) = fails(&text);
+        assert_eq!(problem, ConfigProblem::InvalidValue(allowed.into()));
+    }
+
+    #[test]
+    fn argon2_costs_beyond_the_bounds_name_the_client_line_and_field() {
+        let hash = ClientSecret::hash_password("pw").unwrap().to_stored();
+        for (from, to) in [("m=19456", "m=65537"), ("t=2", "t=11"), ("p=1", "p=5")] {
+            let costly = hash.replacen(from, to, 1);
+            let text = format!(
+                "[[client]]\nid = \"ops\"\naudiences = [\"api\"]\nsecret_hash = \"{costly}\"\n"
+            );
+            let err = parse(&text, None).unwrap_err();
+            assert_eq!(err.client(), Some("ops"), "{to}");
+            assert_eq!(
+                (err.line(), err.field()),
+                (Some(4), Some("client.secret_hash"))
+            );
+            assert_eq!(
+                err.problem(),
+                Some(&ConfigProblem::Secret(SecretError::Argon2CostTooHigh))
+            );
+            assert!(!err.to_string().contains(&costly[costly.len() - 20..]));
+        }
     }
 
     #[test]

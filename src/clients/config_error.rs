@@ -1,8 +1,9 @@
 //! Errors of the client file, placed by line and field.
 //!
 //! `toml`'s own error `Display` quotes the offending line, which may hold a secret hash, and
-//! serde's messages quote wrong values; so errors are rebuilt here from the message kind and the
-//! span: line number and field name only, plus the parser's words cut short.
+//! serde's messages quote wrong values (``unknown variant `hunter2…` ``); so errors are rebuilt
+//! here from the message kind and the span: line number, client and field name, and what was
+//! expected, never the value given.
 
 use std::fmt;
 use std::io;
@@ -16,11 +17,11 @@ use super::secret::SecretError;
 use crate::keys::KeyError;
 use crate::scope::ScopeError;
 
-/// Longest excerpt of a parser message kept in an error.
-const MAX_MESSAGE_CHARS: usize = 160;
+/// Longest excerpt of a parser message kept in an error, in bytes.
+const MAX_MESSAGE_BYTES: usize = 160;
 
-/// Longest key name kept in a field path.
-const MAX_KEY_CHARS: usize = 64;
+/// Longest key name or client id kept in an error, in bytes.
+const MAX_KEY_BYTES: usize = 64;
 
 /// Why a client file could not be loaded.
 #[derive(Debug)]
@@ -47,6 +48,9 @@ pub enum ConfigFileError {
         path: Option<PathBuf>,
         /// 1-based line of the problem.
         line: usize,
+        /// The `id` of the `[[client]]` table the problem is in, once it has been read (cut to
+        /// 64 bytes).
+        client: Option<String>,
         /// The dotted path of the field, such as `client.default_scopes`. `None` only for
         /// syntax errors outside any `key = value`.
         field: Option<String>,
@@ -60,6 +64,15 @@ impl ConfigFileError {
     pub fn line(&self) -> Option<usize> {
         match self {
             ConfigFileError::Invalid { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+
+    /// The id of the client whose table has the problem, for [`ConfigFileError::Invalid`]
+    /// when it is known.
+    pub fn client(&self) -> Option<&str> {
+        match self {
+            ConfigFileError::Invalid { client, .. } => client.as_deref(),
             _ => None,
         }
     }
@@ -95,12 +108,16 @@ impl fmt::Display for ConfigFileError {
             ConfigFileError::Invalid {
                 path,
                 line,
+                client,
                 field,
                 problem,
             } => {
                 match path {
                     Some(path) => write!(f, "{}: line {line}", path.display())?,
                     None => write!(f, "client file line {line}")?,
+                }
+                if let Some(client) = client {
+                    write!(f, ", client `{client}`")?;
                 }
                 if let Some(field) = field {
                     write!(f, ", field `{field}`")?;
@@ -137,7 +154,8 @@ pub enum ConfigProblem {
     /// A value of the wrong type; says what was expected.
     #[error("wrong type, expected {0}")]
     WrongType(String),
-    /// A value outside the allowed ones, such as an unknown authentication method.
+    /// A value outside the allowed ones, such as an unknown authentication method: says what
+    /// was expected (the allowed values when there is a list), never the value given.
     #[error("invalid value: {0}")]
     InvalidValue(String),
     /// A second client with an id already used.
@@ -174,9 +192,21 @@ impl Source<'_> {
         field: Option<String>,
         problem: ConfigProblem,
     ) -> ConfigFileError {
+        self.client_error(None, at, field, problem)
+    }
+
+    /// A problem at byte offset `at`, in `field` of the client with id `client`.
+    pub(super) fn client_error(
+        &self,
+        client: Option<&str>,
+        at: usize,
+        field: Option<String>,
+        problem: ConfigProblem,
+    ) -> ConfigFileError {
         ConfigFileError::Invalid {
             path: self.path.map(Path::to_path_buf),
             line: line_of(self.text, at),
+            client: client.map(|id| shorten(id, MAX_KEY_BYTES)),
             field,
             problem,
         }
@@ -191,26 +221,29 @@ impl Source<'_> {
             .ok()
             .and_then(|doc| path_at(doc.get_ref(), at))
             .map(|path| path.join("."));
-        let expected = || {
-            message
-                .rsplit_once(", expected ")
-                .map_or_else(|| excerpt(message), |(_, expected)| excerpt(expected))
-        };
+        // serde quotes the value given before ", expected …" (a value may itself hold that
+        // text, so the last one is serde's): only what follows is kept.
+        let expected = message
+            .rsplit_once(", expected ")
+            .map(|(_, expected)| excerpt(expected));
         let problem = if message.starts_with("unknown field") {
             ConfigProblem::UnknownField
         } else if let Some(rest) = message.strip_prefix("missing field `") {
-            let name = shorten(rest.split('`').next().unwrap_or_default(), MAX_KEY_CHARS);
+            let name = shorten(rest.split('`').next().unwrap_or_default(), MAX_KEY_BYTES);
             field = Some(match field {
                 Some(table) => format!("{table}.{name}"),
                 None => name,
             });
             ConfigProblem::MissingField
         } else if message.starts_with("invalid type") || message.starts_with("invalid length") {
-            ConfigProblem::WrongType(expected())
-        } else if message.starts_with("invalid value") {
-            ConfigProblem::InvalidValue(format!("expected {}", expected()))
+            ConfigProblem::WrongType(expected.unwrap_or_else(|| "another type".to_owned()))
         } else {
-            ConfigProblem::InvalidValue(excerpt(message))
+            // "unknown variant `…`, expected one of …", "invalid value: …, expected …", and any
+            // other message: what was expected, or nothing.
+            ConfigProblem::InvalidValue(expected.map_or_else(
+                || "not an allowed value".to_owned(),
+                |expected| format!("expected {expected}"),
+            ))
         };
         self.error(at, field, problem)
     }
@@ -241,7 +274,7 @@ fn line_of(text: &str, at: usize) -> usize {
 /// The dotted key path whose key or value holds byte offset `at` (array indices left out).
 fn path_at(table: &DeTable<'_>, at: usize) -> Option<Vec<String>> {
     for (key, value) in table.iter() {
-        let name = || shorten(key.get_ref(), MAX_KEY_CHARS);
+        let name = || shorten(key.get_ref(), MAX_KEY_BYTES);
         if key.span().contains(&at) {
             return Some(vec![name()]);
         }
@@ -282,7 +315,7 @@ fn key_on_line(text: &str, at: usize) -> Option<String> {
         .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
         .count();
     let rest = line[key_len..].trim_ascii_start();
-    if key_len == 0 || key_len > MAX_KEY_CHARS || !rest.starts_with(b"=") {
+    if key_len == 0 || key_len > MAX_KEY_BYTES || !rest.starts_with(b"=") {
         return None;
     }
     Some(String::from_utf8_lossy(&line[..key_len]).into_owned())
@@ -290,17 +323,21 @@ fn key_on_line(text: &str, at: usize) -> Option<String> {
 
 /// A parser message, cut short and with control characters replaced.
 fn excerpt(message: &str) -> String {
-    shorten(message, MAX_MESSAGE_CHARS)
+    shorten(message, MAX_MESSAGE_BYTES)
 }
 
-/// `text` cut to `max` characters (marked with `…`), control characters replaced.
+/// `text` cut to at most `max` bytes on a character boundary (marked with `…`), control
+/// characters replaced.
 fn shorten(text: &str, max: usize) -> String {
-    let mut out: String = text
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out: String = text[..end]
         .chars()
-        .take(max)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if text.chars().nth(max).is_some() {
+    if end < text.len() {
         out.push('…');
     }
     out
@@ -328,10 +365,16 @@ mod tests {
     }
 
     #[test]
-    fn shorten_cuts_on_characters_and_blanks_control_characters() {
+    fn shorten_counts_bytes_cuts_on_a_char_boundary_and_blanks_control_characters() {
         assert_eq!(shorten("a\nb\tc", 10), "a b c");
-        assert_eq!(shorten("ééééé", 3), "ééé…");
+        // "é" is two bytes: three bytes hold one of them, not three.
+        assert_eq!(shorten("ééééé", 3), "é…");
+        assert_eq!(shorten("ééééé", 4), "éé…");
+        assert_eq!(shorten("a😀", 4), "a…");
         assert_eq!(shorten("abc", 3), "abc");
+        assert_eq!(shorten("😀", 0), "…");
+        let long = "é".repeat(200);
+        assert!(excerpt(&long).len() <= MAX_MESSAGE_BYTES + '…'.len_utf8());
     }
 
     #[test]
@@ -352,6 +395,19 @@ mod tests {
             "c.toml: line 1, field `client.id`: missing required field"
         );
         assert_eq!((err.line(), err.field()), (Some(1), Some("client.id")));
+        assert_eq!(err.client(), None);
+        let named = source.client_error(
+            Some("svc"),
+            0,
+            Some("client.secret_hash".into()),
+            ConfigProblem::Secret(SecretError::Argon2CostTooHigh),
+        );
+        assert_eq!(
+            named.to_string(),
+            "c.toml: line 1, client `svc`, field `client.secret_hash`: the Argon2id cost \
+             parameters exceed the limits (m = 64 MiB of memory, t = 10 iterations, p = 4 lanes)"
+        );
+        assert_eq!(named.client(), Some("svc"));
         assert_eq!(err.problem(), Some(&ConfigProblem::MissingField));
     }
 }

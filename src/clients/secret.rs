@@ -37,13 +37,6 @@ const SHA256_PREFIX: &str = "sha256:";
 /// Longest stored form accepted; real PHC strings are about 100 characters.
 const MAX_STORED_LEN: usize = 512;
 
-/// Argon2 memory cost ceiling (KiB): a typo in a client file must not make every token request
-/// allocate gigabytes.
-const MAX_ARGON2_MEMORY_KIB: u32 = 1024 * 1024;
-
-/// Argon2 iteration ceiling, for the same reason.
-const MAX_ARGON2_ITERATIONS: u32 = 32;
-
 /// The digest [`ClientSecret::dummy`] holds: 32 bytes that are not the output of hashing
 /// anything, so no known input matches them.
 const DUMMY_DIGEST: [u8; 32] = *b"tower-client-credentials/no-such";
@@ -64,8 +57,11 @@ pub enum SecretError {
     /// An Argon2id PHC string whose parameters, salt or hash are invalid.
     #[error("the Argon2id parameters, salt or hash are invalid")]
     InvalidArgon2,
-    /// Argon2id costs above 1 GiB of memory or 32 iterations.
-    #[error("the Argon2id cost parameters exceed the limits (1 GiB of memory, 32 iterations)")]
+    /// Argon2id costs above [`ClientSecret::MAX_ARGON2_MEMORY_KIB`] (64 MiB),
+    /// [`ClientSecret::MAX_ARGON2_ITERATIONS`] (10) or [`ClientSecret::MAX_ARGON2_LANES`] (4).
+    #[error(
+        "the Argon2id cost parameters exceed the limits (m = 64 MiB of memory, t = 10 iterations, p = 4 lanes)"
+    )]
     Argon2CostTooHigh,
     /// An empty password was given to hash.
     #[error("the password is empty")]
@@ -90,6 +86,18 @@ enum Stored {
 }
 
 impl ClientSecret {
+    /// Argon2id memory cost ceiling of a stored hash (KiB; 64 MiB). Each verification allocates
+    /// this much, so the token endpoint's peak memory is at most its hashing limit times this,
+    /// plus a constant; and a typo in a client file cannot make every token request allocate
+    /// gigabytes.
+    pub const MAX_ARGON2_MEMORY_KIB: u32 = 64 * 1024;
+
+    /// Argon2id iteration ceiling of a stored hash: bounds the CPU time of one verification.
+    pub const MAX_ARGON2_ITERATIONS: u32 = 10;
+
+    /// Argon2id lane (parallelism) ceiling of a stored hash.
+    pub const MAX_ARGON2_LANES: u32 = 4;
+
     /// Generates a new secret of 256 random bits: the plaintext (base64url, 43 characters) to
     /// give the client once, and the SHA-256 form to store.
     pub fn generate() -> (GeneratedSecret, ClientSecret) {
@@ -200,7 +208,10 @@ fn check_argon2id(phc: &str) -> Result<(), SecretError> {
     }
     // Also checks the output length and the salt against Argon2's limits.
     let params = Params::try_from(&hash).map_err(|_| SecretError::InvalidArgon2)?;
-    if params.m_cost() > MAX_ARGON2_MEMORY_KIB || params.t_cost() > MAX_ARGON2_ITERATIONS {
+    if params.m_cost() > ClientSecret::MAX_ARGON2_MEMORY_KIB
+        || params.t_cost() > ClientSecret::MAX_ARGON2_ITERATIONS
+        || params.p_cost() > ClientSecret::MAX_ARGON2_LANES
+    {
         return Err(SecretError::Argon2CostTooHigh);
     }
     Ok(())
@@ -356,13 +367,18 @@ mod tests {
         assert_eq!(parse_error("$argon2id$"), SecretError::Malformed);
         let huge = format!("$argon2id${}", "A".repeat(1 << 20));
         assert_eq!(parse_error(&huge), SecretError::Malformed);
+        for (too_costly, at_limit) in [
+            (("m=19456", "m=65537"), ("m=19456", "m=65536")),
+            (("t=2", "t=11"), ("t=2", "t=10")),
+            (("p=1", "p=5"), ("p=1", "p=4")),
+        ] {
+            let over = text.replacen(too_costly.0, too_costly.1, 1);
+            assert_eq!(parse_error(&over), SecretError::Argon2CostTooHigh, "{over}");
+            let at = text.replacen(at_limit.0, at_limit.1, 1);
+            assert!(ClientSecret::parse(&at).is_ok(), "{at}");
+        }
         let huge_memory = text.replacen("m=19456", "m=4000000", 1);
         assert_eq!(parse_error(&huge_memory), SecretError::Argon2CostTooHigh);
-        let many_iterations = text.replacen("t=2", "t=1000", 1);
-        assert_eq!(
-            parse_error(&many_iterations),
-            SecretError::Argon2CostTooHigh
-        );
     }
 
     #[test]

@@ -5,18 +5,74 @@
 //! Every failure answers the same `invalid_client`; why it failed is logged at debug level
 //! only. An unknown id is checked against the store's dummy secret, so it takes the same path,
 //! and about the same time, as a wrong secret (DESIGN.md decision 5).
+//!
+//! Around that: the [throttle](super::throttle) refuses attempts after too many failures
+//! (RFC 6749 §2.3.1) before any secret is checked, and the [`HashingLimit`](super::HashingLimit)
+//! bounds the Argon2id verifications running at once.
+
+use std::net::IpAddr;
 
 use zeroize::Zeroizing;
 
 use super::Inner;
 use super::assertion::{ASSERTION_LEEWAY_SECS, Assertion, AssertionError};
 use super::request::ClientAuth;
+use super::throttle::{Admission, Attempt};
 use crate::clients::{AuthMethod, Client, ClientSecret};
 use crate::token_endpoint::{OAuthError, OAuthErrorCode};
 
-/// The client `auth` proves to be: registered, enabled, allowed this method, and holding the
-/// credential.
-pub(super) async fn client(inner: &Inner, auth: ClientAuth) -> Result<Client, OAuthError> {
+/// The client `auth` proves to be, asked from `peer`: not throttled, then registered, enabled,
+/// allowed this method, and holding the credential. Every `invalid_client` counts as a failure.
+pub(super) async fn client(
+    inner: &Inner,
+    peer: Option<IpAddr>,
+    auth: ClientAuth,
+) -> Result<Client, OAuthError> {
+    // The per-id count is for guessable secrets only (see the throttle module).
+    let secret_id = match &auth {
+        ClientAuth::Basic { client_id, .. } | ClientAuth::Post { client_id, .. } => {
+            Some(client_id.clone())
+        }
+        _ => None,
+    };
+    let attempt = Attempt::new(secret_id.as_deref(), peer);
+    admit(inner, attempt).await?;
+    let result = credentials(inner, auth).await;
+    let recorded = match &result {
+        Ok(_) => inner.throttle.record_success(attempt).await,
+        Err(e) if e.code() == &OAuthErrorCode::InvalidClient => {
+            inner.throttle.record_failure(attempt).await
+        }
+        Err(_) => Ok(()),
+    };
+    if let Err(error) = recorded {
+        tracing::warn!(%error, "authentication throttle failed to record an attempt");
+    }
+    result
+}
+
+/// RFC 6749 §2.3.1: refuses an attempt after too many failures, before any secret is checked.
+/// A throttle that cannot answer lets the attempt through (see the throttle module).
+async fn admit(inner: &Inner, attempt: Attempt<'_>) -> Result<(), OAuthError> {
+    match inner.throttle.check(attempt).await {
+        Ok(Admission::Throttled { retry_after }) => {
+            tracing::debug!("client authentication throttled");
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            Err(OAuthError::new(
+                OAuthErrorCode::TooManyRequests,
+                "too many failed client authentications",
+            )
+            .with_retry_after(secs))
+        }
+        Ok(_) => Ok(()),
+        Err(error) => {
+            tracing::warn!(%error, "authentication throttle unavailable; attempt allowed");
+            Ok(())
+        }
+    }
+}
+
+async fn credentials(inner: &Inner, auth: ClientAuth) -> Result<Client, OAuthError> {
     match auth {
         ClientAuth::Basic { client_id, secret } => {
             check_secret(inner, &client_id, secret, AuthMethod::ClientSecretBasic).await
@@ -58,7 +114,7 @@ async fn check_secret(
         Some((client, secret)) => (secret.clone(), client.is_enabled() && client.allows(method)),
         None => (inner.clients.dummy_secret(), false),
     };
-    let matches = verify(stored, presented).await;
+    let matches = verify(inner, stored, presented).await?;
     match client {
         Some(client) if matches && usable => Ok(client),
         _ => {
@@ -72,16 +128,32 @@ async fn check_secret(
     }
 }
 
-/// Whether `presented` matches `stored`.
-async fn verify(stored: ClientSecret, presented: Zeroizing<String>) -> bool {
-    if stored.is_expensive() {
-        // Argon2id takes milliseconds of CPU: keep it off the async workers.
-        tokio::task::spawn_blocking(move || stored.verify(presented.as_bytes()))
-            .await
-            .unwrap_or(false)
-    } else {
-        stored.verify(presented.as_bytes())
+/// Whether `presented` matches `stored`. An Argon2id check waits for a hashing permit; with
+/// none free in time, the answer is 503 without hashing.
+async fn verify(
+    inner: &Inner,
+    stored: ClientSecret,
+    presented: Zeroizing<String>,
+) -> Result<bool, OAuthError> {
+    if !stored.is_expensive() {
+        return Ok(stored.verify(presented.as_bytes()));
     }
+    let Some(permit) = inner.hashing.acquire().await else {
+        tracing::debug!("no hashing permit came free in time");
+        return Err(OAuthError::new(
+            OAuthErrorCode::TemporarilyUnavailable,
+            "the server is busy, retry later",
+        )
+        .with_retry_after(inner.hashing.retry_after_secs()));
+    };
+    // Argon2id takes milliseconds of CPU: keep it off the async workers. The permit goes with
+    // the hash, so a request dropped mid-hash does not free it before the memory is.
+    Ok(tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        stored.verify(presented.as_bytes())
+    })
+    .await
+    .unwrap_or(false))
 }
 
 async fn check_assertion(

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::policy::Lifetimes;
-use super::{DEFAULT_MAX_TTL, DEFAULT_TTL, Inner, MemoryReplayGuard, ReplayGuard, TokenIssuer};
+use super::throttle::{AuthThrottle, MemoryAuthThrottle, TrustedProxies};
+use super::{
+    DEFAULT_MAX_TTL, DEFAULT_TTL, HashingLimit, Inner, MemoryReplayGuard, ReplayGuard, TokenIssuer,
+};
 use crate::clients::ClientStore;
 use crate::keys::KeyRing;
 use crate::time::Clock;
@@ -33,6 +36,9 @@ pub enum IssuerConfigError {
     /// The key ring would drop retired keys before tokens they signed expire.
     #[error("the key ring retention must be at least the maximum token lifetime")]
     RetentionTooShort,
+    /// A [`HashingLimit`] of zero: no Argon2id secret could ever be checked.
+    #[error("the hashing limit must allow at least one verification at a time")]
+    NoHashingCapacity,
 }
 
 /// Builds a [`TokenIssuer`].
@@ -44,6 +50,9 @@ pub struct TokenIssuerBuilder {
     keys: Option<KeyRing>,
     clients: Option<Arc<dyn ClientStore>>,
     replay: Option<Arc<dyn ReplayGuard>>,
+    throttle: Option<Arc<dyn AuthThrottle>>,
+    hashing: Option<HashingLimit>,
+    proxies: TrustedProxies,
     default_ttl: Duration,
     max_ttl: Duration,
     clock: Clock,
@@ -61,6 +70,9 @@ impl TokenIssuer {
             keys: None,
             clients: None,
             replay: None,
+            throttle: None,
+            hashing: None,
+            proxies: TrustedProxies::none(),
             default_ttl: DEFAULT_TTL,
             max_ttl: DEFAULT_MAX_TTL,
             clock: Clock::system(),
@@ -117,6 +129,29 @@ impl TokenIssuerBuilder {
         self
     }
 
+    /// The brute-force throttle (RFC 6749 §2.3.1; default [`MemoryAuthThrottle`] on the
+    /// builder's clock: 10 failures per client id and 100 per peer address in a minute). See
+    /// the [`throttle`](super::throttle) module for the rules.
+    pub fn throttle(mut self, throttle: impl AuthThrottle) -> Self {
+        self.throttle = Some(Arc::new(throttle));
+        self
+    }
+
+    /// The bound on Argon2id verifications running at once, and on the wait for one (default
+    /// [`HashingLimit::default`]: one per core, 1 s). Share one limit between issuers to bound
+    /// the process as a whole.
+    pub fn hashing_limit(mut self, limit: HashingLimit) -> Self {
+        self.hashing = Some(limit);
+        self
+    }
+
+    /// The reverse proxies whose forwarded header names the caller for the per-peer throttle
+    /// (default none: the TCP peer is the caller).
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = proxies;
+        self
+    }
+
     /// Token lifetime for clients that do not set their own (default 15 min).
     pub fn default_ttl(mut self, ttl: Duration) -> Self {
         self.default_ttl = ttl;
@@ -131,8 +166,9 @@ impl TokenIssuerBuilder {
     }
 
     /// The clock for the `iat` and `exp` of issued tokens and for the time checks of client
-    /// assertions (default the system clock). The default replay guard runs on it too; give
-    /// the key ring the same one ([`KeyRing::with_clock`]) so that retention is measured alike.
+    /// assertions (default the system clock). The default replay guard and throttle run on it
+    /// too; give the key ring the same one ([`KeyRing::with_clock`]) so that retention is
+    /// measured alike.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
@@ -178,6 +214,10 @@ impl TokenIssuerBuilder {
         if keys.retention() < self.max_ttl {
             return Err(IssuerConfigError::RetentionTooShort);
         }
+        let hashing = self.hashing.unwrap_or_default();
+        if hashing.concurrency() == 0 {
+            return Err(IssuerConfigError::NoHashingCapacity);
+        }
         Ok(TokenIssuer {
             inner: Arc::new(Inner {
                 issuer,
@@ -188,6 +228,11 @@ impl TokenIssuerBuilder {
                 replay: self.replay.unwrap_or_else(|| {
                     Arc::new(MemoryReplayGuard::default().with_clock(self.clock.clone()))
                 }),
+                throttle: self.throttle.unwrap_or_else(|| {
+                    Arc::new(MemoryAuthThrottle::default().with_clock(self.clock.clone()))
+                }),
+                hashing,
+                proxies: self.proxies,
                 lifetimes: Lifetimes {
                     default: self.default_ttl,
                     max: self.max_ttl,

@@ -86,6 +86,15 @@ fn json(body: Bytes, cache_control: &'static str) -> Response<Full<Bytes>> {
         header::CACHE_CONTROL,
         HeaderValue::from_static(cache_control),
     );
+    nosniff(response)
+}
+
+/// `X-Content-Type-Options: nosniff`: the documents are JSON and nothing else.
+fn nosniff(mut response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -102,7 +111,7 @@ fn get_only<B>(
     response
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-    ready(Ok(response))
+    ready(Ok(nosniff(response)))
 }
 
 /// Serves the issuer's live public keys as a JWKS (`GET`). A rotation shows at once.

@@ -5,6 +5,19 @@
 //! [`ClientCredentialsTokenService`] is the tower service you mount at your token route, and
 //! [`discovery_routes`] serves the JWKS and the RFC 8414 metadata.
 //!
+//! The token endpoint defends itself with defaults you can change on the builder:
+//!
+//! | defence | default | setting |
+//! |---|---|---|
+//! | Argon2id verifications at once | one per core, a request waits ≤ 1 s, then 503 + `Retry-After` | [`TokenIssuerBuilder::hashing_limit`] |
+//! | failed authentications per client id | 10 a minute, then 429 + `Retry-After` | [`TokenIssuerBuilder::throttle`] |
+//! | failed authentications per peer address | 100 a minute (needs axum's `ConnectInfo`) | [`TokenIssuerBuilder::throttle`] |
+//! | forwarded headers | ignored | [`TokenIssuerBuilder::trusted_proxies`] |
+//! | live assertion `jti`s | 100 000, at most 10 000 per client | [`TokenIssuerBuilder::replay_guard`] |
+//! | request body | 16 KiB ([`MAX_BODY_BYTES`]) | — |
+//!
+//! Serve with `into_make_service_with_connect_info::<SocketAddr>()` for the per-peer limit.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use axum::Router;
@@ -23,6 +36,9 @@
 //! let app: Router = Router::new()
 //!     .route_service("/oauth2/token", ClientCredentialsTokenService::new(issuer.clone()))
 //!     .merge(discovery_routes(&issuer));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+//! axum::serve(listener, app).await?;
 //! # Ok(()) }
 //! ```
 
@@ -30,12 +46,15 @@ mod assertion;
 mod authenticate;
 mod builder;
 mod discovery;
+mod hashing;
 mod policy;
 mod request;
 mod service;
 mod sign;
+pub mod throttle;
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,12 +63,15 @@ use crate::keys::KeyRing;
 use crate::time::Clock;
 use crate::token_endpoint::{OAuthError, TokenResponse};
 
-pub use assertion::{MAX_ASSERTION_LIFETIME_SECS, MemoryReplayGuard, ReplayGuard};
+pub use assertion::{
+    MAX_ASSERTION_JTI_BYTES, MAX_ASSERTION_LIFETIME_SECS, MemoryReplayGuard, ReplayGuard,
+};
 pub use builder::{IssuerConfigError, TokenIssuerBuilder};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use discovery::discovery_routes;
 pub use discovery::{AuthorizationServerMetadata, JwksService, MetadataService};
+pub use hashing::{DEFAULT_HASH_WAIT, HashingLimit, HashingPermit};
 pub use request::{ClientAuth, JWT_BEARER_ASSERTION, TokenRequest};
 pub use service::{ClientCredentialsTokenService, MAX_BODY_BYTES, TokenFuture};
 
@@ -71,6 +93,9 @@ struct Inner {
     keys: KeyRing,
     clients: Arc<dyn ClientStore>,
     replay: Arc<dyn ReplayGuard>,
+    throttle: Arc<dyn throttle::AuthThrottle>,
+    hashing: HashingLimit,
+    proxies: throttle::TrustedProxies,
     lifetimes: policy::Lifetimes,
     clock: Clock,
     scopes_supported: Vec<String>,
@@ -102,14 +127,34 @@ impl TokenIssuer {
     /// (grant type, scope, audience, lifetime) from its registration, sign. An
     /// `invalid_client` error carries the `WWW-Authenticate: Basic` flag when the client used
     /// Basic authentication.
+    ///
+    /// The caller's address is unknown here, so only the per-client-id throttle applies: use
+    /// [`TokenIssuer::issue_from`] when you know it.
     pub async fn issue(
         &self,
         auth: ClientAuth,
         request: TokenRequest,
     ) -> Result<TokenResponse, OAuthError> {
+        self.issue_from(None, auth, request).await
+    }
+
+    /// [`TokenIssuer::issue`] for a caller at `peer`, which the per-peer throttle counts
+    /// failures against ([`ClientCredentialsTokenService`] passes the address of axum's
+    /// `ConnectInfo`, or the one its [trusted proxies](TokenIssuerBuilder::trusted_proxies)
+    /// name). A throttled attempt is `429` ([`OAuthErrorCode::TooManyRequests`]) with
+    /// `Retry-After`; an Argon2id check that found no hashing permit in time is `503` with
+    /// `Retry-After`.
+    ///
+    /// [`OAuthErrorCode::TooManyRequests`]: crate::token_endpoint::OAuthErrorCode::TooManyRequests
+    pub async fn issue_from(
+        &self,
+        peer: Option<IpAddr>,
+        auth: ClientAuth,
+        request: TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
         policy::check_grant_type(&request)?;
         let used_basic = auth.used_basic();
-        let client = authenticate::client(&self.inner, auth)
+        let client = authenticate::client(&self.inner, peer, auth)
             .await
             .map_err(|e| e.with_basic_challenge(used_basic))?;
         let grant = policy::grant(&client, &request, self.inner.lifetimes)?;
@@ -125,6 +170,8 @@ impl fmt::Debug for TokenIssuer {
             .field("keys", &self.inner.keys)
             .field("default_ttl", &self.inner.lifetimes.default)
             .field("max_ttl", &self.inner.lifetimes.max)
+            .field("hashing", &self.inner.hashing)
+            .field("trusted_proxies", &self.inner.proxies.addresses())
             .field("clock", &self.inner.clock)
             .finish_non_exhaustive()
     }

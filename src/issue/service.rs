@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -27,7 +28,10 @@ pub type TokenFuture =
 /// The token endpoint (`POST`, `application/x-www-form-urlencoded`, RFC 6749 §4.4.2) as a
 /// tower service, generic over the request body. Mount it with axum's `route_service`.
 ///
-/// Never fails at the service level: every problem is an RFC 6749 §5.2 JSON response.
+/// Never fails at the service level: every problem is an RFC 6749 §5.2 JSON response. The
+/// caller's address for the per-peer throttle is axum's `ConnectInfo<SocketAddr>` request
+/// extension (serve with `into_make_service_with_connect_info::<SocketAddr>()`), or the address
+/// the issuer's trusted proxies name; without it only the per-client-id throttle applies.
 #[derive(Clone, Debug)]
 pub struct ClientCredentialsTokenService {
     issuer: TokenIssuer,
@@ -78,7 +82,22 @@ where
     check_head(&parts)?;
     let body = read_body(body).await?;
     let (auth, request) = request::parse(&parts.headers, &body)?;
-    Ok(issuer.issue(auth, request).await?.to_response())
+    let peer = tcp_peer(&parts).map(|direct| issuer.inner.proxies.caller(direct, &parts.headers));
+    Ok(issuer.issue_from(peer, auth, request).await?.to_response())
+}
+
+/// The TCP peer, when the server put it in the request (axum's `ConnectInfo`).
+fn tcp_peer(parts: &Parts) -> Option<IpAddr> {
+    #[cfg(feature = "axum")]
+    if let Some(info) = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        return Some(info.0.ip());
+    }
+    #[cfg(not(feature = "axum"))]
+    let _ = parts;
+    None
 }
 
 /// RFC 6749 §4.4.2: a form POST. A declared length over the limit is refused unread.

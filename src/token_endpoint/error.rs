@@ -35,8 +35,12 @@ pub enum OAuthErrorCode {
     RequestTooLarge,
     /// A method other than POST (HTTP 405, `Allow: POST`; `invalid_request` on the wire).
     MethodNotAllowed,
-    /// A backing store failed (HTTP 503).
+    /// A backing store failed, or the server is too busy to check a secret now (HTTP 503).
     TemporarilyUnavailable,
+    /// Too many failed client authentications for this client id or from this address
+    /// (HTTP 429 with `Retry-After`; `temporarily_unavailable` on the wire, since RFC 6749 §5.2
+    /// has no code for it).
+    TooManyRequests,
     /// Signing failed (HTTP 500).
     ServerError,
     /// A code this crate does not know, such as a provider's extension (RFC 6749 §8.5), kept
@@ -85,7 +89,9 @@ impl OAuthErrorCode {
             OAuthErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             OAuthErrorCode::InvalidScope => "invalid_scope",
             OAuthErrorCode::InvalidTarget => "invalid_target",
-            OAuthErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            OAuthErrorCode::TemporarilyUnavailable | OAuthErrorCode::TooManyRequests => {
+                "temporarily_unavailable"
+            }
             OAuthErrorCode::ServerError => "server_error",
             OAuthErrorCode::Other(name) => name,
         }
@@ -99,6 +105,7 @@ impl OAuthErrorCode {
             OAuthErrorCode::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             OAuthErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            OAuthErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -123,6 +130,7 @@ pub struct OAuthError {
     description: Cow<'static, str>,
     uri: Option<String>,
     basic_challenge: bool,
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -133,6 +141,7 @@ impl OAuthError {
             description: description.into(),
             uri: None,
             basic_challenge: false,
+            retry_after: None,
         }
     }
 
@@ -157,6 +166,18 @@ impl OAuthError {
         self
     }
 
+    /// Adds `Retry-After: {seconds}` to the response (at least 1): when a 429 or 503 answer
+    /// may be retried.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    /// The `Retry-After` seconds this error's response carries, if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// The error code.
     pub fn code(&self) -> &OAuthErrorCode {
         &self.code
@@ -172,8 +193,9 @@ impl OAuthError {
         self.uri.as_deref()
     }
 
-    /// The HTTP response: JSON body, `Cache-Control: no-store`, `Pragma: no-cache`, and the
-    /// `Allow` or `WWW-Authenticate` header where one applies.
+    /// The HTTP response: JSON body, `Cache-Control: no-store`, `Pragma: no-cache`,
+    /// `X-Content-Type-Options: nosniff`, and the `Allow`, `WWW-Authenticate` or `Retry-After`
+    /// header where one applies.
     pub fn to_response(&self, realm: &str) -> Response<Full<Bytes>> {
         let body = serde_json::to_vec(self).unwrap_or_default();
         let mut response = json_response(self.code.status(), body);
@@ -185,6 +207,9 @@ impl OAuthError {
             && let Ok(value) = HeaderValue::from_str(&basic_challenge(realm))
         {
             headers.insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -244,6 +269,7 @@ impl<'de> Deserialize<'de> for OAuthError {
             description: wire.error_description.unwrap_or_default().into(),
             uri: wire.error_uri,
             basic_challenge: false,
+            retry_after: None,
         })
     }
 }
@@ -272,6 +298,31 @@ mod tests {
             serde_json::to_string(&too_large).unwrap(),
             r#"{"error":"invalid_request","error_description":"too large"}"#
         );
+    }
+
+    #[test]
+    fn error_responses_are_never_cached_nor_sniffed() {
+        let response = OAuthError::new(OAuthErrorCode::InvalidRequest, "x").to_response("token");
+        let headers = response.headers();
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert_eq!(headers[header::PRAGMA], "no-cache");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(headers.get(header::RETRY_AFTER).is_none());
+    }
+
+    #[test]
+    fn too_many_requests_is_429_temporarily_unavailable_with_retry_after() {
+        let error = OAuthError::new(OAuthErrorCode::TooManyRequests, "slow").with_retry_after(42);
+        assert_eq!(error.retry_after(), Some(42));
+        let response = error.to_response("token");
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "42");
+        assert_eq!(
+            serde_json::to_string(&error).unwrap(),
+            r#"{"error":"temporarily_unavailable","error_description":"slow"}"#
+        );
+        let zero = OAuthError::new(OAuthErrorCode::TemporarilyUnavailable, "busy");
+        assert_eq!(zero.with_retry_after(0).retry_after(), Some(1));
     }
 
     #[test]

@@ -79,7 +79,8 @@ impl TokenResponse {
         self.token_type.eq_ignore_ascii_case("bearer")
     }
 
-    /// The HTTP response: 200, JSON, `Cache-Control: no-store`, `Pragma: no-cache`.
+    /// The HTTP response: 200, JSON, `Cache-Control: no-store`, `Pragma: no-cache`,
+    /// `X-Content-Type-Options: nosniff`.
     pub fn to_response(&self) -> Response<Full<Bytes>> {
         json_response(StatusCode::OK, serde_json::to_vec(self).unwrap_or_default())
     }
