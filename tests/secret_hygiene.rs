@@ -89,8 +89,13 @@ impl Secrets {
         let pem = key.to_pkcs8_pem().expect("asymmetric key");
         let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
         let der = STANDARD.decode(&body).expect("base64 PEM body");
-        // An Ed25519 PKCS#8 document ends with the 32-byte private key.
-        let raw = &der[der.len() - 32..];
+        // RFC 8410: an Ed25519 PKCS#8 document holds the 32-byte private key as an OCTET
+        // STRING wrapped in the privateKey OCTET STRING (v1 and v2 alike).
+        let at = der
+            .windows(4)
+            .position(|w| w == [0x04, 0x22, 0x04, 0x20])
+            .expect("an Ed25519 private key");
+        let raw = &der[at + 4..at + 36];
         self.add(format!("{what} (PEM body)"), body);
         self.add(format!("{what} (base64)"), STANDARD.encode(raw));
         self.add(format!("{what} (base64url)"), URL_SAFE_NO_PAD.encode(raw));
