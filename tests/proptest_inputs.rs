@@ -28,6 +28,15 @@ const CLIENT: &str = "svc";
 const SIGNER: &str = "signer";
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+/// Real public JWKs (EdDSA, ES256, RS256, PS256), made for these tests, to mutate. Constants:
+/// generating RSA keys takes seconds in a debug build of the pure-Rust backend.
+const REAL_JWKS: [&str; 4] = [
+    r#"{"use":"sig","alg":"EdDSA","kid":"Z4N_WUXm1gykrf0n-bATiuYvXUhEJniuIbBrWx3dwUE","kty":"OKP","crv":"Ed25519","x":"k82zC4N6uG_Kdv9raFSfhPC0PuvBik0MLwjeGzluWJc"}"#,
+    r#"{"use":"sig","alg":"ES256","kid":"YpkYiSTWGqiFG83d10hB4CNjHVSzpZZBP7BkEq4oqgk","kty":"EC","crv":"P-256","x":"PtjPtDJTcnqC4HLGJ6uC_nKoQ5jHn-05K65fa0Y5F9I","y":"ssS98nTa3eBhu-Y6s9kE463Dard982xykU9VP6ujskE"}"#,
+    r#"{"use":"sig","alg":"RS256","kid":"9jszVrTw-3F1YN3bX7DRMGxvu1AHeYKSL0tFuNGq0ZU","kty":"RSA","n":"knGPrmzTlgUOZUkDthG-87o7LlRKGVokl_xp8Aw7HgCpxJWCFuQ32AHVWmIkj-RzLkaDafYSRqYKayBpU5yWR0X8bOmEjn8Ff6Gk126htWzCj5frvzYEqRumd_kGrTC2ZT-jv8ZxqLhfD08uiZd_UNIFg-9EpD6TQkwKZ_JucL108oBZkhRLrHK_FhOufpdKOHByuoV1Kei8Cc6vySeTBCWp9nVscwilgDyxFjXOC44NXjtYtMrx3XjxoMadwP1BRxBR19m73Q1lO55SsXs_70PcAeR2YKicL_8fK8CwazEO1MI1vgbzKk5GF08Yh8EKoaHBSPszho9gWsO7VTX8UQ","e":"AQAB"}"#,
+    r#"{"use":"sig","alg":"PS256","kid":"kujxHMK34px46yzM4AzHJD_1q6oer0R6d8YzR4NobvQ","kty":"RSA","n":"nDbn8uLzEv-cud0432Zkm-U-muprBPSfltEHeYrgQ0CQDPBfw9PpBe5tNbOeK-XfnZiL5Fhl8J2Npd38Or5hfuVLSySAA2mlj1irId2apMJIHdemUq_YOFNwnmZxdiJnAANos-WzcedluZr8nah_JG6vXgcdANIAIsC42oUDaUFKL2Ey1vtWOnht9IeQ3W5N2-shoJjqKmjE0MF3Dt0hn68yWgO21ujjQR03CxTw89VPwWUhBioPEUrBrn_Y-K5STxOHUQjWV3-LIc7ZWxBJ5JRwevFfmUGVnTYXAshm7pr7WABx9274ffjLHpXiAO71pUYXESvA8VOBNmJdvoJCUw","e":"AQAB"}"#,
+];
+
 /// Built once: keys, a validator, the registered clients' credentials.
 struct Fixture {
     key: SigningKey,
@@ -37,7 +46,7 @@ struct Fixture {
     secret: String,
     stored_secret: ClientSecret,
     signer: SigningKey,
-    /// The public JWKS of every asymmetric algorithm, to mutate.
+    /// [`REAL_JWKS`], parsed.
     jwks: Vec<Value>,
     runtime: tokio::runtime::Runtime,
 }
@@ -52,12 +61,9 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         .build()
         .expect("validator");
     let (plain, stored_secret) = ClientSecret::generate();
-    let jwks = [Algorithm::EdDSA, Algorithm::ES256, Algorithm::RS256]
-        .into_iter()
-        .map(|alg| {
-            let key = SigningKey::generate(alg).expect("keygen");
-            serde_json::from_str(&KeyRing::new(key).jwks().to_json()).expect("jwks")
-        })
+    let jwks = REAL_JWKS
+        .iter()
+        .map(|jwk| serde_json::from_str(jwk).expect("jwk"))
         .collect();
     Fixture {
         key,
@@ -640,8 +646,7 @@ fn jwk() -> BoxedStrategy<Value> {
         proptest::sample::select(vec!["kty", "crv", "alg", "x", "y", "n", "e", "kid", "use"]),
         member(300),
     )
-        .prop_map(|(jwks, name, value)| {
-            let mut jwk = jwks["keys"][0].clone();
+        .prop_map(|(mut jwk, name, value)| {
             jwk[name] = value;
             jwk
         });
