@@ -16,21 +16,42 @@
 //! token for `reports-api`), `GET /api/reports` (`reports:read`), `POST /api/reports`
 //! (`reports:write`).
 //!
+//! Limits, since the demo listens on a socket like any server:
+//! - a client has [`HEADER_READ_TIMEOUT`] (10 s) to send a request's head, or the connection
+//!   is closed (slowloris);
+//! - `POST /api/reports` reads at most [`MAX_REPORT_BODY_BYTES`] (4 KiB; larger is 413) and
+//!   takes titles of at most [`MAX_TITLE_CHARS`] (200) characters (longer is 400);
+//! - the report list keeps the newest [`MAX_REPORTS`] (1000) reports; older ones are dropped.
+//!
+//! The banner prints the demo clients' secrets only when the demo's own clients file is loaded.
+//!
 //! `tests/demo.rs` includes this file as a module (`#[path]`): it builds the app with
 //! [`token_issuer`] and [`app`] and serves it in-process, and runs the built binary only where
 //! the process itself is the subject (the README's curl lines as a reader runs them, SIGTERM).
 //! The items it uses are `pub(crate)` for that reason only.
 
+use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::error::Error;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tower::ServiceExt;
 use tower_client_credentials::clients::MemoryClientStore;
 use tower_client_credentials::issue::{
     ClientCredentialsTokenService, TokenIssuer, discovery_routes,
@@ -40,6 +61,19 @@ use tower_client_credentials::{BearerAuthLayer, Claims, RequireScopeLayer, Valid
 use tracing_subscriber::EnvFilter;
 
 const AUDIENCE: &str = "reports-api";
+
+/// How long a client may take to send a request's head (request line and headers) before the
+/// connection is closed: a slowloris client trickling header bytes holds a connection for this
+/// long at most.
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest `POST /api/reports` body read (413 beyond).
+pub(crate) const MAX_REPORT_BODY_BYTES: usize = 4 * 1024;
+/// The longest report title, in characters (400 beyond).
+pub(crate) const MAX_TITLE_CHARS: usize = 200;
+/// How many reports the demo keeps; each new one beyond drops the oldest.
+pub(crate) const MAX_REPORTS: usize = 1000;
+/// How long shutdown waits for open connections to finish their requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The demo's settings: [`Config::from_env`] reads them, [`Default`] is what an empty
 /// environment gives.
@@ -53,6 +87,8 @@ pub(crate) struct Config {
     pub(crate) clients_file: PathBuf,
     /// `SIGNING_KEY_FILE`: an EdDSA PKCS#8 PEM key; `None` means a fresh key at start-up.
     pub(crate) signing_key_file: Option<PathBuf>,
+    /// How long a client may take to send a request's head ([`HEADER_READ_TIMEOUT`]).
+    pub(crate) header_read_timeout: Duration,
 }
 
 impl Default for Config {
@@ -62,6 +98,7 @@ impl Default for Config {
             issuer: None,
             clients_file: PathBuf::from("examples/clients.toml"),
             signing_key_file: None,
+            header_read_timeout: HEADER_READ_TIMEOUT,
         }
     }
 }
@@ -77,6 +114,18 @@ impl Config {
                 .map(PathBuf::from)
                 .unwrap_or(default.clients_file),
             signing_key_file: std::env::var_os("SIGNING_KEY_FILE").map(PathBuf::from),
+            header_read_timeout: default.header_read_timeout,
+        }
+    }
+
+    /// Whether the clients file is the demo's own `examples/clients.toml` (under any spelling
+    /// of its path), whose secrets the README publishes. Any other file holds someone's real
+    /// secrets, which the banner must not guess at or print.
+    pub(crate) fn uses_demo_clients(&self) -> bool {
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/clients.toml");
+        match (self.clients_file.canonicalize(), demo.canonicalize()) {
+            (Ok(file), Ok(demo)) => file == demo,
+            _ => false,
         }
     }
 }
@@ -93,7 +142,43 @@ struct NewReport {
     title: String,
 }
 
-type Reports = Arc<Mutex<Vec<Report>>>;
+/// The newest [`MAX_REPORTS`] reports; ids keep counting when old ones are dropped, so an id
+/// never names two reports.
+struct ReportList {
+    reports: VecDeque<Report>,
+    next_id: u64,
+}
+
+impl ReportList {
+    fn new(seed: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut list = ReportList {
+            reports: VecDeque::new(),
+            next_id: 1,
+        };
+        for (title, author) in seed {
+            list.add(title, author);
+        }
+        list
+    }
+
+    /// Adds a report, dropping the oldest when the list is full: memory stays bounded and the
+    /// API stays writable (refusing writes once full would let one client lock out the others).
+    fn add(&mut self, title: String, author: String) -> Report {
+        let report = Report {
+            id: self.next_id,
+            title,
+            author,
+        };
+        self.next_id += 1;
+        if self.reports.len() == MAX_REPORTS {
+            self.reports.pop_front();
+        }
+        self.reports.push_back(report.clone());
+        report
+    }
+}
+
+type Reports = Arc<Mutex<ReportList>>;
 
 async fn healthz() -> &'static str {
     "ok"
@@ -105,26 +190,33 @@ async fn whoami(claims: Claims) -> Json<Claims> {
 }
 
 async fn list_reports(State(reports): State<Reports>) -> Result<Json<Vec<Report>>, StatusCode> {
-    let reports = reports
+    let list = reports
         .lock()
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    Ok(Json(reports.clone()))
+    Ok(Json(list.reports.iter().cloned().collect()))
 }
 
+/// Bodies over [`MAX_REPORT_BODY_BYTES`] never get here: the `Json` extractor answers 413.
 async fn create_report(
     State(reports): State<Reports>,
     claims: Claims,
     Json(new): Json<NewReport>,
-) -> Result<(StatusCode, HeaderMap, Json<Report>), StatusCode> {
-    let mut reports = reports
+) -> Result<(StatusCode, HeaderMap, Json<Report>), (StatusCode, &'static str)> {
+    if new.title.chars().count() > MAX_TITLE_CHARS {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "the title is longer than 200 characters",
+        ));
+    }
+    let report = reports
         .lock()
-        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    let report = Report {
-        id: reports.len() as u64 + 1,
-        title: new.title,
-        author: claims.sub,
-    };
-    reports.push(report.clone());
+        .map_err(|_| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the report list is unusable",
+            )
+        })?
+        .add(new.title, claims.sub);
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/reports/{}", report.id)) {
         headers.insert(header::LOCATION, location);
@@ -165,25 +257,21 @@ pub(crate) fn app(issuer: &TokenIssuer) -> Result<Router, Box<dyn Error>> {
         .issuer(issuer.issuer(), KeySource::local(issuer.keys().clone()))
         .audience(AUDIENCE)
         .build()?;
-    let reports: Reports = Arc::new(Mutex::new(vec![
-        Report {
-            id: 1,
-            title: "Q1 revenue".into(),
-            author: "finance".into(),
-        },
-        Report {
-            id: 2,
-            title: "Q2 revenue".into(),
-            author: "finance".into(),
-        },
-    ]));
+    let reports: Reports = Arc::new(Mutex::new(ReportList::new([
+        ("Q1 revenue".into(), "finance".into()),
+        ("Q2 revenue".into(), "finance".into()),
+    ])));
     let api = Router::new()
         .route("/api/whoami", get(whoami))
         .route(
             "/api/reports",
             get(list_reports)
                 .layer(RequireScopeLayer::all(["reports:read"]))
-                .merge(post(create_report).layer(RequireScopeLayer::all(["reports:write"]))),
+                .merge(
+                    post(create_report)
+                        .layer::<_, Infallible>(DefaultBodyLimit::max(MAX_REPORT_BODY_BYTES))
+                        .layer(RequireScopeLayer::all(["reports:write"])),
+                ),
         )
         .layer(BearerAuthLayer::new(validator))
         .with_state(reports);
@@ -195,6 +283,89 @@ pub(crate) fn app(issuer: &TokenIssuer) -> Result<Router, Box<dyn Error>> {
         .route("/healthz", get(healthz))
         .merge(discovery_routes(issuer))
         .merge(api))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets open connections finish
+/// their requests (for [`SHUTDOWN_GRACE`] at most).
+///
+/// `axum::serve` would do, but it sets no header-read timeout, so a client trickling a request
+/// head byte by byte holds its connection (and a task) for as long as it likes. A
+/// `tower_http::timeout` layer cannot help: a tower service is called only once the head has
+/// been read. So this is hyper-util's server builder, with HTTP/1 `header_read_timeout` on a
+/// tokio timer (HTTP/2 is served too, as `axum::serve` does). Each request carries the peer
+/// address as axum's `ConnectInfo<SocketAddr>`, as `into_make_service_with_connect_info` would
+/// add it, for per-peer limits in the app.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    header_read_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                Err(error) => {
+                    // Out of file descriptors, most likely: wait instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Small JSON answers: do not hold them back for Nagle.
+        let _ = stream.set_nodelay(true);
+        let service = app
+            .clone()
+            .map_request(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%peer, %error, "connection closed with an error");
+            }
+        });
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the shutdown grace period; closing them");
+    }
+}
+
+/// The start-up banner; its first line announces the base URL (tests read it). The demo
+/// clients' secrets are shown only when [`Config::uses_demo_clients`].
+pub(crate) fn banner(config: &Config, base: &str, issuer_url: &str, kid: &str) -> String {
+    let mut lines = vec![
+        format!("tower-client-credentials demo listening on {base}"),
+        format!("  issuer:  {issuer_url}  (signing key kid {kid})"),
+    ];
+    if config.uses_demo_clients() {
+        lines.extend([
+            "  clients: demo / demo-secret      (reports:read reports:write)".to_owned(),
+            "           reader / reader-secret  (reports:read)".to_owned(),
+            format!(
+                "  try:     curl -s -u demo:demo-secret -d grant_type=client_credentials {base}/oauth2/token"
+            ),
+        ]);
+    } else {
+        lines.push(format!("  clients: from {}", config.clients_file.display()));
+    }
+    lines.join("\n")
 }
 
 /// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called (before the
@@ -242,7 +413,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let config = Config::from_env();
     let addr = &config.addr;
-    let listener = tokio::net::TcpListener::bind(addr)
+    let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound: SocketAddr = listener.local_addr()?;
@@ -253,20 +424,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let app = app(&issuer)?;
     let shutdown = shutdown_signal();
 
-    println!("tower-client-credentials demo listening on {base}");
-    println!(
-        "  issuer:  {issuer_url}  (signing key kid {})",
-        issuer.keys().active().kid()
-    );
-    println!("  clients: demo / demo-secret      (reports:read reports:write)");
-    println!("           reader / reader-secret  (reports:read)");
-    println!(
-        "  try:     curl -s -u demo:demo-secret -d grant_type=client_credentials {base}/oauth2/token"
-    );
+    let kid = issuer.keys().active().kid().to_owned();
+    println!("{}", banner(&config, &base, &issuer_url, &kid));
     tracing::info!(%base, clients = %config.clients_file.display(), "ready");
 
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    serve(listener, app, config.header_read_timeout, shutdown).await;
     Ok(())
 }

@@ -367,3 +367,283 @@ fn readme_curl_lines_work_against_the_demo() {
         );
     }
 }
+
+// The demo's limits (issue 14): slowloris, report sizes, the bounded report list, the banner.
+
+/// A `demo` token (may write reports) from the in-process demo at `base`.
+async fn demo_token(base: &str) -> String {
+    access_token(&token_basic(base, "demo", "demo-secret").await)
+}
+
+/// `POST /api/reports` with `body` as JSON, as the holder of `token`.
+async fn post_report(base: &str, token: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    http()
+        .post(format!("{base}/api/reports"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("post report")
+}
+
+async fn report_ids(base: &str, token: &str) -> Vec<u64> {
+    let list: Value = http()
+        .get(format!("{base}/api/reports"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    list.as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["id"].as_u64().expect("id"))
+        .collect()
+}
+
+/// A JSON report body of exactly `len` bytes: a short title and padding in a field the demo
+/// ignores.
+fn report_body_of_len(len: usize) -> String {
+    let skeleton = r#"{"title":"padded","pad":""}"#;
+    let body = format!(
+        r#"{{"title":"padded","pad":"{}"}}"#,
+        "x".repeat(len - skeleton.len())
+    );
+    assert_eq!(body.len(), len);
+    body
+}
+
+#[tokio::test]
+async fn report_titles_longer_than_200_characters_are_400() {
+    let base = start_demo().await;
+    let token = demo_token(&base).await;
+
+    // Characters, not bytes: 200 two-byte characters are fine.
+    let at_limit = "é".repeat(server_example::MAX_TITLE_CHARS);
+    let created = post_report(&base, &token, json!({ "title": at_limit }).to_string()).await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.expect("json");
+    assert_eq!(
+        created["title"].as_str().map(|t| t.chars().count()),
+        Some(200)
+    );
+
+    let over = "a".repeat(server_example::MAX_TITLE_CHARS + 1);
+    let refused = post_report(&base, &token, json!({ "title": over }).to_string()).await;
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        refused.text().await.expect("body"),
+        "the title is longer than 200 characters"
+    );
+    // The refusal stored nothing.
+    assert_eq!(report_ids(&base, &token).await, [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn report_bodies_over_4_kib_are_413_with_or_without_content_length() {
+    let base = start_demo().await;
+    let token = demo_token(&base).await;
+    let limit = server_example::MAX_REPORT_BODY_BYTES;
+
+    let at_limit = post_report(&base, &token, report_body_of_len(limit)).await;
+    assert_eq!(at_limit.status(), 201);
+
+    let over = post_report(&base, &token, report_body_of_len(limit + 1)).await;
+    assert_eq!(over.status(), 413);
+
+    // Chunked, so no Content-Length announces the size: the limit holds while reading.
+    let chunks: Vec<Result<String, std::io::Error>> = report_body_of_len(64 * 1024)
+        .into_bytes()
+        .chunks(1024)
+        .map(|c| Ok(String::from_utf8(c.to_vec()).expect("ascii")))
+        .collect();
+    let body = reqwest::Body::wrap_stream(tokio_stream::iter(chunks));
+    let chunked = post_report(&base, &token, body).await;
+    assert_eq!(chunked.status(), 413);
+
+    // Without a valid token the body is never read: 401, whatever its size.
+    let anonymous = http()
+        .post(format!("{base}/api/reports"))
+        .header("content-type", "application/json")
+        .body(report_body_of_len(64 * 1024))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(anonymous.status(), 401);
+
+    assert_eq!(report_ids(&base, &token).await, [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn the_report_list_keeps_the_newest_1000_reports() {
+    let base = start_demo().await;
+    let token = demo_token(&base).await;
+    let max = server_example::MAX_REPORTS as u64;
+    // Two seeded reports plus `max` new ones: the two oldest are dropped.
+    let mut writers = tokio::task::JoinSet::new();
+    for writer in 0..8u64 {
+        let (base, token) = (base.clone(), token.clone());
+        writers.spawn(async move {
+            for n in (writer..max).step_by(8) {
+                let response = post_report(
+                    &base,
+                    &token,
+                    json!({ "title": format!("r{n}") }).to_string(),
+                )
+                .await;
+                assert_eq!(response.status(), 201);
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.expect("writer");
+    }
+    let ids = report_ids(&base, &token).await;
+    assert_eq!(ids.len(), server_example::MAX_REPORTS);
+    // Ids keep counting past dropped reports, so none is reused.
+    assert_eq!(ids, (3..=max + 2).collect::<Vec<_>>());
+}
+
+/// The demo's app behind the demo's own accept loop, with `header_read_timeout`.
+async fn start_demo_served(header_read_timeout: Duration) -> (String, std::net::SocketAddr) {
+    let (listener, base) = listen().await;
+    let addr = listener.local_addr().expect("addr");
+    let config = server_example::Config {
+        clients_file: Path::new(MANIFEST_DIR).join("examples/clients.toml"),
+        ..server_example::Config::default()
+    };
+    let issuer = server_example::token_issuer(&config, base.clone()).expect("demo issuer");
+    let app = server_example::app(&issuer).expect("demo app");
+    tokio::spawn(server_example::serve(
+        listener,
+        app,
+        header_read_timeout,
+        std::future::pending(),
+    ));
+    (base, addr)
+}
+
+#[tokio::test]
+async fn a_request_head_trickled_byte_by_byte_is_cut_off_at_the_header_read_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let timeout = Duration::from_millis(300);
+    let (base, addr) = start_demo_served(timeout).await;
+    let started = std::time::Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    // A slowloris client: a byte every 20 ms, never finishing the head.
+    let head = b"GET /healthz HTTP/1.1\r\nHost: demo\r\nX-Padding: ".iter();
+    let trickle = head.chain(std::iter::repeat(&b'a'));
+    let mut closed_after = None;
+    for byte in trickle.take(500) {
+        if slow.write_all(&[*byte]).await.is_err() {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+        let mut buf = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(20), slow.read(&mut buf)).await {
+            // EOF or reset: the server gave up on the head. It sends no response.
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                closed_after = Some(started.elapsed());
+                break;
+            }
+            Ok(Ok(n)) => panic!(
+                "the server answered a head it never got: {}",
+                String::from_utf8_lossy(&buf[..n])
+            ),
+            Err(_) => {}
+        }
+    }
+    let closed_after = closed_after.expect("the connection was still open after 10 s");
+    assert!(closed_after >= timeout, "closed after {closed_after:?}");
+    assert!(
+        closed_after < Duration::from_secs(3),
+        "closed after {closed_after:?}"
+    );
+
+    // A client that sends its head at once is served as before.
+    let health = http()
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn the_demo_accept_loop_gives_the_app_the_peer_address_as_connect_info() {
+    use axum::extract::connect_info::ConnectInfo;
+    use axum::routing::get;
+
+    let (listener, base) = listen().await;
+    let app = axum::Router::new().route(
+        "/peer",
+        get(|ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>| async move { peer.to_string() }),
+    );
+    tokio::spawn(server_example::serve(
+        listener,
+        app,
+        server_example::HEADER_READ_TIMEOUT,
+        std::future::pending(),
+    ));
+    let response = http()
+        .get(format!("{base}/peer"))
+        .send()
+        .await
+        .expect("peer");
+    assert_eq!(response.status(), 200);
+    let peer: std::net::SocketAddr = response
+        .text()
+        .await
+        .expect("body")
+        .parse()
+        .expect("socket address");
+    assert_eq!(peer.ip(), std::net::Ipv4Addr::LOCALHOST);
+    assert_ne!(
+        Some(peer.port()),
+        base.rsplit(':').next().and_then(|p| p.parse().ok())
+    );
+}
+
+#[test]
+fn the_banner_shows_the_demo_secrets_only_for_the_demo_clients_file() {
+    let base = "http://127.0.0.1:3000";
+    let banner =
+        |config: &server_example::Config| server_example::banner(config, base, base, "kid-1");
+    let first_line = "tower-client-credentials demo listening on http://127.0.0.1:3000";
+
+    // The default (relative to the crate root, where cargo runs tests and the README runs the
+    // demo), and the same file by its absolute path.
+    let relative = server_example::Config::default();
+    let absolute = server_example::Config {
+        clients_file: Path::new(MANIFEST_DIR).join("examples/clients.toml"),
+        ..server_example::Config::default()
+    };
+    for config in [&relative, &absolute] {
+        let shown = banner(config);
+        assert_eq!(shown.lines().next(), Some(first_line));
+        assert!(shown.contains("demo / demo-secret"), "{shown}");
+        assert!(shown.contains("reader / reader-secret"), "{shown}");
+        assert!(shown.contains("curl -s -u demo:demo-secret"), "{shown}");
+    }
+
+    // Any other file, even a byte-for-byte copy of the demo's: its secrets are the operator's.
+    let copy = std::env::temp_dir().join(format!("demo-banner-{}.toml", std::process::id()));
+    std::fs::copy(&absolute.clients_file, &copy).expect("copy the clients file");
+    let other = server_example::Config {
+        clients_file: copy.clone(),
+        ..server_example::Config::default()
+    };
+    let shown = banner(&other);
+    let _ = std::fs::remove_file(&copy);
+    assert_eq!(shown.lines().next(), Some(first_line));
+    assert!(!shown.contains("secret"), "{shown}");
+    assert!(!shown.contains("-u demo:"), "{shown}");
+    assert_eq!(
+        shown.lines().last().map(str::to_owned),
+        Some(format!("  clients: from {}", copy.display()))
+    );
+}
