@@ -45,6 +45,7 @@ pub use builder::{ClientBuilder, ClientConfigError};
 pub use client::Client;
 pub use config_error::{ConfigFileError, ConfigProblem};
 pub use memory::MemoryClientStore;
+pub(crate) use secret::HashMemory;
 pub use secret::{ClientSecret, GeneratedSecret, SecretError};
 
 /// How a client authenticates at the token endpoint (RFC 8414 §2

@@ -22,8 +22,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{ARGON2ID_IDENT, Argon2, Params};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt, SaltString};
+use argon2::{ARGON2ID_IDENT, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::rngs::OsRng;
@@ -191,6 +191,16 @@ impl ClientSecret {
         }
     }
 
+    /// [`verify`](Self::verify), with an Argon2id check working in `memory` instead of a fresh
+    /// allocation: the token endpoint keeps one [`HashMemory`] per hashing permit, so the
+    /// hashing memory of a flood is bounded by the permits, whatever the allocator keeps.
+    pub(crate) fn verify_in(&self, presented: &[u8], memory: &mut HashMemory) -> bool {
+        match &self.0 {
+            Stored::Sha256(_) => self.verify(presented),
+            Stored::Argon2id(phc) => argon2id_matches(phc, presented, memory).unwrap_or(false),
+        }
+    }
+
     /// Whether [`ClientSecret::verify`] is slow on purpose (Argon2id): callers on an async
     /// runtime should run it with `spawn_blocking`.
     pub fn is_expensive(&self) -> bool {
@@ -232,6 +242,49 @@ fn decode_hex(hex: &str) -> Option<[u8; 32]> {
         *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(out)
+}
+
+/// Reusable working memory for Argon2id verifications (the `m` KiB blocks one check fills).
+#[derive(Default)]
+pub(crate) struct HashMemory(Vec<Block>);
+
+impl HashMemory {
+    /// The bytes held.
+    pub(crate) fn len_bytes(&self) -> usize {
+        self.0.len() * Block::SIZE
+    }
+}
+
+impl fmt::Debug for HashMemory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("HashMemory")
+            .field(&self.len_bytes())
+            .finish()
+    }
+}
+
+/// Recomputes an Argon2id PHC string's hash of `presented` in `memory` and compares it in
+/// constant time. `None` for a PHC string that does not parse (validated at load, so not
+/// expected).
+fn argon2id_matches(phc: &str, presented: &[u8], memory: &mut HashMemory) -> Option<bool> {
+    let hash = PasswordHash::new(phc).ok()?;
+    let expected = hash.hash?;
+    let params = Params::try_from(&hash).ok()?;
+    let version = match hash.version {
+        Some(v) => Version::try_from(v).ok()?,
+        None => Version::default(),
+    };
+    let mut salt = [0u8; Salt::MAX_LENGTH];
+    let salt = hash.salt?.decode_b64(&mut salt).ok()?;
+    let blocks = params.block_count();
+    if memory.0.len() < blocks {
+        memory.0.resize(blocks, Block::default());
+    }
+    let mut computed = Zeroizing::new(vec![0u8; expected.len()]);
+    Argon2::new(argon2::Algorithm::Argon2id, version, params)
+        .hash_password_into_with_memory(presented, salt, &mut computed, &mut memory.0[..blocks])
+        .ok()?;
+    Some(computed.ct_eq(expected.as_bytes()).into())
 }
 
 impl fmt::Debug for ClientSecret {
@@ -379,6 +432,20 @@ mod tests {
         }
         let huge_memory = text.replacen("m=19456", "m=4000000", 1);
         assert_eq!(parse_error(&huge_memory), SecretError::Argon2CostTooHigh);
+    }
+
+    #[test]
+    fn verify_in_reused_memory_agrees_with_verify() {
+        let mut memory = HashMemory::default();
+        let small = ClientSecret::hash_password("correct horse").unwrap();
+        for secret in [small, ClientSecret::parse(argon2id_of_pw()).unwrap()] {
+            for guess in [&b"correct horse"[..], b"pw", b"wrong", b""] {
+                assert_eq!(secret.verify_in(guess, &mut memory), secret.verify(guess));
+            }
+        }
+        assert!(memory.len_bytes() >= 19 * 1024 * 1024, "{memory:?}");
+        let (plain, sha) = ClientSecret::generate();
+        assert!(sha.verify_in(plain.expose().as_bytes(), &mut memory));
     }
 
     #[test]

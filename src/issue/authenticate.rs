@@ -149,8 +149,8 @@ async fn verify(
     // Argon2id takes milliseconds of CPU: keep it off the async workers. The permit goes with
     // the hash, so a request dropped mid-hash does not free it before the memory is.
     Ok(tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        stored.verify(presented.as_bytes())
+        let mut permit = permit;
+        stored.verify_in(presented.as_bytes(), permit.memory())
     })
     .await
     .unwrap_or(false))

@@ -20,10 +20,12 @@
 //! ```
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::clients::HashMemory;
 
 /// The default longest wait for a hashing permit.
 pub const DEFAULT_HASH_WAIT: Duration = Duration::from_secs(1);
@@ -40,6 +42,10 @@ pub const DEFAULT_HASH_WAIT: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct HashingLimit {
     permits: Arc<Semaphore>,
+    /// The working memory of finished verifications, reused by the next permits: at most one
+    /// buffer per permit ever exists, so the hashing memory stays within the bound even with
+    /// an allocator that keeps freed memory (glibc keeps freed 19 MiB blocks after the first).
+    memory: Arc<Mutex<Vec<HashMemory>>>,
     concurrency: usize,
     wait: Duration,
 }
@@ -51,6 +57,7 @@ impl HashingLimit {
         let concurrency = concurrency.min(Semaphore::MAX_PERMITS);
         HashingLimit {
             permits: Arc::new(Semaphore::new(concurrency)),
+            memory: Arc::default(),
             concurrency,
             wait: DEFAULT_HASH_WAIT,
         }
@@ -83,16 +90,31 @@ impl HashingLimit {
     /// check elsewhere) may take permits too, to share the same budget.
     pub async fn acquire(&self) -> Option<HashingPermit> {
         if let Ok(permit) = self.permits.clone().try_acquire_owned() {
-            return Some(HashingPermit { _permit: permit });
+            return Some(self.permit(permit));
         }
         if self.wait.is_zero() {
             return None;
         }
         match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => Some(HashingPermit { _permit: permit }),
+            Ok(Ok(permit)) => Some(self.permit(permit)),
             // Timed out; or the semaphore was closed, which this type never does.
             _ => None,
         }
+    }
+
+    fn permit(&self, permit: OwnedSemaphorePermit) -> HashingPermit {
+        let memory = lock(&self.memory).pop().unwrap_or_default();
+        HashingPermit {
+            memory,
+            pool: self.memory.clone(),
+            _permit: permit,
+        }
+    }
+
+    /// The working-memory buffers kept for reuse (at most [`concurrency`](Self::concurrency)).
+    #[cfg(test)]
+    fn pooled(&self) -> usize {
+        lock(&self.memory).len()
     }
 
     /// The `Retry-After` seconds of a refusal: the wait, rounded up, at least 1.
@@ -125,11 +147,34 @@ impl fmt::Debug for HashingLimit {
     }
 }
 
-/// The right to run one expensive verification; released when dropped. Move it into the
-/// blocking task that hashes, so that a cancelled request does not free it early.
+/// The right to run one expensive verification, with the working memory it hashes in; released
+/// when dropped. Move it into the blocking task that hashes, so that a cancelled request does
+/// not free it early.
 #[derive(Debug)]
 pub struct HashingPermit {
+    memory: HashMemory,
+    pool: Arc<Mutex<Vec<HashMemory>>>,
+    // Dropped last: the memory is back in the pool before the next request can take a permit.
     _permit: OwnedSemaphorePermit,
+}
+
+impl HashingPermit {
+    /// The working memory to verify in.
+    pub(crate) fn memory(&mut self) -> &mut HashMemory {
+        &mut self.memory
+    }
+}
+
+impl Drop for HashingPermit {
+    fn drop(&mut self) {
+        lock(&self.pool).push(std::mem::take(&mut self.memory));
+    }
+}
+
+/// The pool's lock; a panic while holding it cannot leave the list inconsistent.
+fn lock(pool: &Mutex<Vec<HashMemory>>) -> std::sync::MutexGuard<'_, Vec<HashMemory>> {
+    pool.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -147,6 +192,27 @@ mod tests {
         let none = HashingLimit::new(1).with_wait(Duration::ZERO);
         let _held = none.acquire().await.unwrap();
         assert!(none.acquire().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn working_memory_is_reused_and_never_exceeds_one_buffer_per_permit() {
+        let limit = HashingLimit::new(2);
+        for _ in 0..5 {
+            let a = limit.acquire().await.unwrap();
+            let b = limit.acquire().await.unwrap();
+            drop((a, b));
+        }
+        assert_eq!(limit.pooled(), 2);
+        let mut one = limit.acquire().await.unwrap();
+        let secret = crate::clients::ClientSecret::hash_password("pw").unwrap();
+        assert!(secret.verify_in(b"pw", one.memory()));
+        let held = one.memory().len_bytes();
+        drop(one);
+        let mut again = limit.acquire().await.unwrap();
+        // The buffer that hashed comes back (LIFO), already the size of the hash.
+        assert_eq!(again.memory().len_bytes(), held);
+        drop(again);
+        assert_eq!(limit.pooled(), 2);
     }
 
     #[tokio::test]
