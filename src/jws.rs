@@ -54,14 +54,6 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D:
     Ok(true)
 }
 
-/// Just the `iat` of a payload, for callers whose claims type does not carry it.
-#[cfg(feature = "issue")]
-#[derive(Deserialize)]
-struct IssuedAt {
-    #[serde(default)]
-    iat: Option<u64>,
-}
-
 /// A compact JWS split into its parts, header decoded and checked.
 pub(crate) struct Compact<'a> {
     pub(crate) header: JoseHeader,
@@ -105,21 +97,6 @@ impl<'a> Compact<'a> {
             message,
             signature,
         })
-    }
-
-    /// The check every signed JWT passes before its claims are trusted, for callers whose
-    /// claims type has no `iat`: reads `iat` from the payload, then
-    /// [`verify_times`](Self::verify_times).
-    #[cfg(feature = "issue")]
-    pub(crate) fn verify(
-        &self,
-        key: Option<&VerifyingKey>,
-        exp: u64,
-        nbf: Option<u64>,
-        window: TimeWindow,
-    ) -> Result<(), TokenError> {
-        let IssuedAt { iat } = self.claims()?;
-        self.verify_times(key, TimeClaims { exp, nbf, iat }, window)
     }
 
     /// The check every signed JWT passes before its claims are trusted, in this order: the key
@@ -219,30 +196,26 @@ mod tests {
         );
     }
 
-    /// Client assertions (whose claims type has no `iat`) get the `iat` rule through
-    /// [`Compact::verify`], which reads it from the payload.
-    #[cfg(feature = "issue")]
+    /// The `iat` rule, as access tokens and client assertions both get it.
     #[test]
-    fn verify_reads_iat_from_the_payload() {
+    fn iat_beyond_the_leeway_is_issued_in_the_future() {
         let key = crate::keys::SigningKey::generate(crate::keys::Algorithm::EdDSA).unwrap();
         let window = TimeWindow {
             now: 1_000,
             leeway: 30,
         };
-        let check = |claims: serde_json::Value| {
-            let token = key.sign("JWT", &claims).unwrap();
-            let jws = Compact::parse(&token, 8192).unwrap();
-            jws.verify(Some(key.verifying_key()), 1_060, None, window)
+        let token = key.sign("JWT", &serde_json::json!({})).unwrap();
+        let jws = Compact::parse(&token, 8192).unwrap();
+        let check = |iat| {
+            let times = TimeClaims {
+                exp: 1_060,
+                nbf: None,
+                iat,
+            };
+            jws.verify_times(Some(key.verifying_key()), times, window)
         };
-        assert_eq!(check(serde_json::json!({"iat": 1_030})), Ok(()));
-        assert_eq!(check(serde_json::json!({})), Ok(()));
-        assert_eq!(
-            check(serde_json::json!({"iat": 1_031})),
-            Err(TokenError::IssuedInFuture)
-        );
-        assert_eq!(
-            check(serde_json::json!({"iat": "1000"})),
-            Err(TokenError::MissingClaim)
-        );
+        assert_eq!(check(Some(1_030)), Ok(()));
+        assert_eq!(check(None), Ok(()));
+        assert_eq!(check(Some(1_031)), Err(TokenError::IssuedInFuture));
     }
 }

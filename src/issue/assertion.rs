@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::claims::Audience;
 use crate::clients::Client;
 use crate::error::TokenError;
-use crate::jws::{Compact, TimeWindow};
+use crate::jws::{Compact, TimeClaims, TimeWindow};
 use crate::keys;
 use crate::store::{StoreError, StoreFuture};
 use crate::time::Clock;
@@ -188,6 +188,8 @@ pub(crate) struct AssertionClaims {
     pub(crate) exp: u64,
     #[serde(default)]
     nbf: Option<u64>,
+    #[serde(default)]
+    iat: Option<u64>,
     pub(crate) jti: String,
 }
 
@@ -259,7 +261,12 @@ impl<'a> Assertion<'a> {
             now,
             leeway: ASSERTION_LEEWAY_SECS,
         };
-        self.jws.verify(key, c.exp, c.nbf, window)?;
+        let times = TimeClaims {
+            exp: c.exp,
+            nbf: c.nbf,
+            iat: c.iat,
+        };
+        self.jws.verify_times(key, times, window)?;
         // RFC 7523 §3 item 3, narrowed as RFC 7523bis does against audience injection: an
         // assertion that also names another audience could have been made for (and replayed
         // from) that other server.

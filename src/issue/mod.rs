@@ -290,4 +290,29 @@ mod tests {
         let fresh = assertion(&s, s.time.now() + 60, "c");
         assert!(s.issuer.issue(fresh, request()).await.is_ok());
     }
+
+    #[tokio::test]
+    async fn assertion_issued_beyond_the_leeway_in_the_future_is_invalid_client() {
+        let s = setup();
+        let with_iat = |iat: u64, jti: &str| {
+            let claims = json!({
+                "iss": "signer", "sub": "signer", "aud": ISSUER, "exp": NOW + 60,
+                "iat": iat, "jti": jti,
+            });
+            ClientAuth::PrivateKeyJwt {
+                client_id: None,
+                assertion: Zeroizing::new(s.signer.sign("JWT", &claims).unwrap()),
+            }
+        };
+        let request = || TokenRequest::client_credentials(None);
+        let ahead = s.issuer.issue(with_iat(NOW + 31, "a"), request()).await;
+        assert_eq!(ahead.unwrap_err().code(), &OAuthErrorCode::InvalidClient);
+        // Within the 30 s leeway: accepted.
+        assert!(
+            s.issuer
+                .issue(with_iat(NOW + 30, "b"), request())
+                .await
+                .is_ok()
+        );
+    }
 }
