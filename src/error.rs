@@ -91,10 +91,16 @@ pub enum TokenError {
     /// understands no JWS extension.
     #[error("the token uses an unsupported critical header")]
     UnsupportedCritical,
-    /// A required claim is missing, has the wrong type (a string or a float where a number of
-    /// seconds belongs, a number beyond `u64`), or is given twice.
+    /// A required claim is missing, has the wrong type (a string or a negative number where a
+    /// number of seconds belongs, a number beyond `u64`, a scope claim that is neither a string
+    /// nor an array, or holds no valid scope), or a claim is given twice.
     #[error("the token lacks a required claim")]
     MissingClaim,
+    /// The token's client id is not one its issuer's rules allow
+    /// ([`TrustedIssuer::allowed_clients`](crate::protect::TrustedIssuer::allowed_clients)), or
+    /// the token names no client.
+    #[error("the token client is not allowed")]
+    ClientNotAllowed,
     /// The issuer's keys could not be obtained.
     #[error("the signing keys are not available")]
     KeysUnavailable,

@@ -181,6 +181,16 @@ impl ScopeSet {
     pub fn insert(&mut self, scope: Scope) -> bool {
         self.0.insert(scope)
     }
+
+    /// Adds `token` if it is a valid scope token; returns whether it was valid. For scopes read
+    /// from an identity provider's claims, where one odd role name must not cost the others.
+    pub(crate) fn insert_if_valid(&mut self, token: &str) -> bool {
+        if validate_token(token).is_err() {
+            return false;
+        }
+        self.0.insert(Scope(token.to_owned()));
+        true
+    }
 }
 
 impl fmt::Display for ScopeSet {
@@ -290,6 +300,16 @@ mod tests {
         let big = ScopeSet::parse("a b").unwrap();
         assert!(small.is_subset(&big));
         assert!(!big.is_subset(&small));
+    }
+
+    #[test]
+    fn insert_if_valid_skips_what_is_not_a_scope_token() {
+        let mut set = ScopeSet::new();
+        assert!(set.insert_if_valid("a"));
+        assert!(set.insert_if_valid("a"));
+        assert!(!set.insert_if_valid("Some Role"));
+        assert!(!set.insert_if_valid(""));
+        assert_eq!(set.to_string(), "a");
     }
 
     #[test]

@@ -527,17 +527,26 @@ async fn exp_at_u64_max_is_refused() {
 }
 
 #[tokio::test]
-async fn exp_as_a_float_or_a_string_is_refused() {
+async fn exp_as_a_string_is_refused_and_as_a_float_loses_its_fraction() {
     let t = target(Algorithm::EdDSA).await;
     let exp = now() + 60;
-    for value in [json!(exp as f64), json!(exp.to_string()), json!(null)] {
+    for value in [json!(exp.to_string()), json!(null), json!(-1.5)] {
         let forged = t.signed_claims(&with(json!({ "exp": value })));
         assert_eq!(t.send(&forged).await, refused(MISSING_CLAIM), "{value}");
     }
+    // RFC 7519 §2: a NumericDate may have a fraction; identity providers write them.
+    let whole = t.signed_claims(&with(json!({ "exp": exp as f64 })));
+    assert_eq!(t.send(&whole).await, accepted());
     let fraction = t.signed_claims_text(
         &claims_text(&valid()).replace(&format!(r#""exp":{exp}"#), &format!(r#""exp":{exp}.5"#)),
     );
-    assert_eq!(t.send(&fraction).await, refused(MISSING_CLAIM));
+    assert_eq!(t.send(&fraction).await, accepted());
+    // The fraction is dropped, never rounded up: an exp just past now is expired.
+    let n = now();
+    let past = t.signed_claims(&with(
+        json!({"iat": n - 120, "exp": (n - 30) as f64 + 0.99}),
+    ));
+    assert_eq!(t.send(&past).await, refused("the token has expired"));
 }
 
 #[tokio::test]
@@ -659,16 +668,17 @@ async fn a_claim_name_given_twice_is_refused() {
 }
 
 #[tokio::test]
-async fn time_claims_as_strings_or_floats_are_refused() {
+async fn time_claims_as_strings_or_negative_numbers_are_refused_floats_are_not() {
     let t = target(Algorithm::EdDSA).await;
     let n = now();
     for (name, value) in [
         ("iat", json!(n.to_string())),
-        ("iat", json!(n as f64)),
         ("nbf", json!((n - 10).to_string())),
         ("nbf", json!(-1)),
         ("iat", json!(-1)),
         ("exp", json!(-1)),
+        ("iat", json!(-0.5)),
+        ("nbf", json!(true)),
     ] {
         let forged = t.signed_claims(&with(json!({ name: value })));
         assert_eq!(
@@ -677,6 +687,13 @@ async fn time_claims_as_strings_or_floats_are_refused() {
             "{name}: {value}"
         );
     }
+    for (name, value) in [
+        ("iat", json!(n as f64)),
+        ("nbf", json!((n - 10) as f64 + 0.25)),
+    ] {
+        let token = t.signed_claims(&with(json!({ name: value })));
+        assert_eq!(t.send(&token).await, accepted(), "{name}: {value}");
+    }
 }
 
 #[tokio::test]
@@ -684,7 +701,7 @@ async fn huge_numbers_are_refused() {
     let t = target(Algorithm::EdDSA).await;
     let text = claims_text(&valid());
     let exp = format!(r#""exp":{}"#, now() + 60);
-    // Beyond u64: read as a float, which no time claim is.
+    // Beyond u64: read as a float, beyond any NumericDate.
     let beyond_u64 = text.replace(&exp, r#""exp":18446744073709551616"#);
     assert_eq!(
         t.send(&t.signed_claims_text(&beyond_u64)).await,

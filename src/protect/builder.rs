@@ -49,8 +49,9 @@ pub enum ValidatorConfigError {
     /// No trusted issuer was configured.
     #[error("at least one issuer is required")]
     NoIssuer,
-    /// An issuer was configured twice, or with an empty name.
-    #[error("issuer names must be non-empty and unique")]
+    /// An issuer was configured twice, or with an empty name, or an alias is empty or is
+    /// another issuer's name or alias.
+    #[error("issuer names and aliases must be non-empty and unique")]
     BadIssuer,
     /// An issuer has no audience, and none was set on the builder: a token for any service
     /// would be accepted.
@@ -73,6 +74,18 @@ pub enum ValidatorConfigError {
     UnknownClaim {
         /// The unknown name.
         claim: String,
+    },
+    /// A scope or client-id claim path of an issuer is empty or has an empty level (`a..b`).
+    #[error("issuer {issuer:?} names an empty claim path")]
+    BadClaimPath {
+        /// The issuer with the bad path.
+        issuer: String,
+    },
+    /// An issuer's list of allowed clients is empty: none of its tokens could pass.
+    #[error("issuer {issuer:?} allows no client (the list of allowed clients is empty)")]
+    NoAllowedClient {
+        /// The issuer without an allowed client.
+        issuer: String,
     },
 }
 
@@ -226,10 +239,25 @@ impl<E> ValidatorBuilder<E> {
         let unknown = |claim| ValidatorConfigError::UnknownClaim { claim };
         let defaults = Required::parse(&self.required).map_err(unknown)?;
         let mut resolved = Vec::with_capacity(self.issuers.len());
-        for (i, trusted) in self.issuers.iter().enumerate() {
+        let mut names = std::collections::HashSet::new();
+        for trusted in &self.issuers {
             let name = &trusted.issuer;
-            if name.is_empty() || self.issuers[..i].iter().any(|t| t.issuer == *name) {
-                return Err(ValidatorConfigError::BadIssuer);
+            // One `iss` value names one issuer: its keys and rules, no other's.
+            for spelling in std::iter::once(name).chain(&trusted.aliases) {
+                if spelling.is_empty() || !names.insert(spelling.as_str()) {
+                    return Err(ValidatorConfigError::BadIssuer);
+                }
+            }
+            let paths = trusted.scope_claims.iter().chain(&trusted.client_id_claims);
+            if !paths.into_iter().all(|path| path.is_valid()) {
+                return Err(ValidatorConfigError::BadClaimPath {
+                    issuer: name.clone(),
+                });
+            }
+            if trusted.allowed_clients.as_ref().is_some_and(Vec::is_empty) {
+                return Err(ValidatorConfigError::NoAllowedClient {
+                    issuer: name.clone(),
+                });
             }
             let audiences = match trusted.audiences.is_empty() {
                 true => self.audiences.clone(),
@@ -257,11 +285,15 @@ impl<E> ValidatorBuilder<E> {
             }
             resolved.push(IssuerRules {
                 issuer: name.clone(),
+                aliases: trusted.aliases.clone().into(),
                 keys: trusted.keys.clone(),
                 audiences: audiences.into(),
                 typ,
                 required,
                 max_lifetime,
+                scope_claims: trusted.scope_claims.clone().into(),
+                client_id_claims: trusted.client_id_claims.clone().into(),
+                allowed_clients: trusted.allowed_clients.clone().map(Into::into),
             });
         }
         Ok(resolved.into())

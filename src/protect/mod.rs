@@ -40,13 +40,25 @@
 //!   `insufficient_scope` unless the verified token holds the route's scopes.
 //! - Rejections go through an [`OnAuthError`] ([`Rfc6750`] by default); the realm set on the
 //!   bearer layer reaches the scope layers and the extractors behind it.
+//!
+//! # Tokens from another identity provider
+//!
+//! Each issuer's [`TrustedIssuer`] says where its tokens keep their scopes (`scope`, `scp`,
+//! roles; [`TrustedIssuer::scope_claims`]) and their client id (`client_id`, `azp`, `cid`,
+//! `appid`; [`TrustedIssuer::client_id_claims`]), which clients may call
+//! ([`TrustedIssuer::allowed_clients`]) and under which other names it signs
+//! ([`TrustedIssuer::alias`]). [`Provider`] presets fill these in for Keycloak, Auth0, Entra ID
+//! and Okta. The token's own (not yet verified) `iss` picks the issuer; only that issuer's keys
+//! and rules apply to it.
 
 pub(crate) mod bearer;
 mod builder;
 mod cache;
+mod claim_map;
 #[cfg(feature = "axum")]
 mod extract;
 mod on_error;
+mod providers;
 pub(crate) mod require_scope;
 mod rules;
 pub(crate) mod validator;
@@ -69,10 +81,12 @@ pub use builder::{
     ValidatorConfigError,
 };
 pub use cache::DEFAULT_CACHE_CAPACITY;
+pub use claim_map::{ClaimPath, DEFAULT_CLIENT_ID_CLAIMS, DEFAULT_SCOPE_CLAIMS};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use extract::ClaimsRejection;
 pub use on_error::{DEFAULT_REALM, OnAuthError, Rejection, Rfc6750};
+pub use providers::Provider;
 pub use require_scope::{RequireScope, RequireScopeFuture};
 pub use rules::{TokenType, TrustedIssuer};
 pub use validator::Verify;

@@ -1,10 +1,16 @@
-//! Per-issuer rules: each trusted issuer carries its own keys, audiences, `typ` policy and
-//! required claims ([`TrustedIssuer`]); the validator routes a token to its issuer's rules by
-//! `iss` and never applies one issuer's keys or audiences to another's tokens.
+//! Per-issuer rules: each trusted issuer carries its own keys, audiences, `typ` policy, required
+//! claims, the claims its scopes and client id live in, its allowed clients and the other names
+//! it signs as ([`TrustedIssuer`]); the validator routes a token to its issuer's rules by `iss`
+//! and never applies one issuer's keys or audiences to another's tokens.
 
 use std::fmt;
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+
+use super::claim_map::{self, ClaimPath, DEFAULT_CLIENT_ID_CLAIMS, DEFAULT_SCOPE_CLAIMS};
+use crate::claims::{Claims, Payload};
+use crate::error::TokenError;
 use crate::jws::{TimeClaims, TimeWindow};
 use crate::keys::KeySource;
 
@@ -49,7 +55,8 @@ fn strip_application(media_type: &str) -> &str {
 /// ([`audience`](super::ValidatorBuilder::audience),
 /// [`token_type`](super::ValidatorBuilder::token_type),
 /// [`required_claims`](super::ValidatorBuilder::required_claims)), so a single-issuer setup
-/// never needs this type.
+/// never needs this type. [`Provider`](super::Provider) presets fill it in for Keycloak, Auth0,
+/// Entra ID and Okta.
 ///
 /// ```
 /// use tower_client_credentials::Validator;
@@ -79,10 +86,16 @@ pub struct TrustedIssuer {
     pub(super) typ: Option<TokenType>,
     pub(super) required: Option<Vec<String>>,
     pub(super) max_lifetime: Option<Duration>,
+    pub(super) aliases: Vec<String>,
+    pub(super) scope_claims: Vec<ClaimPath>,
+    pub(super) client_id_claims: Vec<ClaimPath>,
+    pub(super) allowed_clients: Option<Vec<String>>,
 }
 
 impl TrustedIssuer {
-    /// Trusts tokens whose `iss` is exactly `issuer`, signed by a key of `keys`.
+    /// Trusts tokens whose `iss` is exactly `issuer`, signed by a key of `keys`, with scopes
+    /// from [`DEFAULT_SCOPE_CLAIMS`](super::DEFAULT_SCOPE_CLAIMS) and the client id from
+    /// [`DEFAULT_CLIENT_ID_CLAIMS`](super::DEFAULT_CLIENT_ID_CLAIMS).
     pub fn new(issuer: impl Into<String>, keys: KeySource) -> Self {
         TrustedIssuer {
             issuer: issuer.into(),
@@ -91,7 +104,68 @@ impl TrustedIssuer {
             typ: None,
             required: None,
             max_lifetime: None,
+            aliases: Vec::new(),
+            scope_claims: claim_map::paths(&DEFAULT_SCOPE_CLAIMS),
+            client_id_claims: claim_map::paths(&DEFAULT_CLIENT_ID_CLAIMS),
+            allowed_clients: None,
         }
+    }
+
+    /// Another `iss` value this issuer signs as, judged by the same keys and rules: Entra ID's
+    /// v1 tokens say `https://sts.windows.net/{tenant}/` where its v2 tokens say
+    /// `https://login.microsoftonline.com/{tenant}/v2.0`. Call again for several. An alias may
+    /// not be another issuer's name or alias. [`Claims::iss`](crate::Claims::iss) keeps the
+    /// token's own spelling.
+    pub fn alias(mut self, issuer: impl Into<String>) -> Self {
+        self.aliases.push(issuer.into());
+        self
+    }
+
+    /// The claims that carry this issuer's scopes (default `scope` and `scp`), such as
+    /// Keycloak's `realm_access.roles` (dots separate levels; see [`ClaimPath`]). Replaces the
+    /// list.
+    ///
+    /// The scopes of a token are the **union** of every listed claim it carries; each is a
+    /// space-separated string or an array of strings. Entries that are not RFC 6749 scope
+    /// tokens (a role named `Some Role`, a number) are skipped with a debug log; the token is
+    /// refused (`invalid_token`) only when it carries scope entries and none is valid, or when
+    /// a listed claim is neither a string nor an array. An empty list: no scopes, ever.
+    pub fn scope_claims<I, T>(mut self, claims: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<ClaimPath>,
+    {
+        self.scope_claims = claims.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The claims that name this issuer's client, **first present wins** (default `client_id`,
+    /// `azp`, `cid`, `appid`); the value must be a string. It becomes
+    /// [`Claims::client_id`](crate::Claims::client_id). Replaces the list. RFC 9068 tokens
+    /// ([`TokenType::AccessToken`]) must still carry `client_id` itself.
+    pub fn client_id_claims<I, T>(mut self, claims: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<ClaimPath>,
+    {
+        self.client_id_claims = claims.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Accepts this issuer's tokens only when their client id (see
+    /// [`client_id_claims`](Self::client_id_claims)) is one of `clients`; any other token, or
+    /// one without a client id, is `invalid_token` ([`TokenError::ClientNotAllowed`]). Call
+    /// again to allow more. Identity providers mint tokens for every client registered with
+    /// them; this keeps the API to the ones it knows.
+    pub fn allowed_clients<I, T>(mut self, clients: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.allowed_clients
+            .get_or_insert_with(Vec::new)
+            .extend(clients.into_iter().map(Into::into));
+        self
     }
 
     /// Accepts this issuer's tokens whose `aud` contains `audience`. Call again to accept
@@ -132,6 +206,11 @@ impl TrustedIssuer {
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
+
+    /// The other `iss` values this issuer signs as.
+    pub fn aliases(&self) -> &[String] {
+        &self.aliases
+    }
 }
 
 impl fmt::Debug for TrustedIssuer {
@@ -143,6 +222,10 @@ impl fmt::Debug for TrustedIssuer {
             .field("typ", &self.typ)
             .field("required", &self.required)
             .field("max_lifetime", &self.max_lifetime)
+            .field("aliases", &self.aliases)
+            .field("scope_claims", &self.scope_claims)
+            .field("client_id_claims", &self.client_id_claims)
+            .field("allowed_clients", &self.allowed_clients)
             .finish()
     }
 }
@@ -176,20 +259,68 @@ impl Required {
 }
 
 /// The checked, resolved rules of one issuer, as the validator applies them.
-///
-/// The place where per-provider conventions grow: the claim that carries the scopes, the claim
-/// that names the client, issuer aliases.
 pub(crate) struct IssuerRules {
     pub(crate) issuer: String,
+    pub(crate) aliases: Box<[String]>,
     pub(crate) keys: KeySource,
     pub(crate) audiences: Box<[String]>,
     pub(crate) typ: TokenType,
     pub(crate) required: Required,
     /// Seconds; at least 1.
     pub(crate) max_lifetime: u64,
+    pub(crate) scope_claims: Box<[ClaimPath]>,
+    pub(crate) client_id_claims: Box<[ClaimPath]>,
+    pub(crate) allowed_clients: Option<Box<[String]>>,
 }
 
 impl IssuerRules {
+    /// Whether `iss` is this issuer's name or one of its aliases.
+    pub(crate) fn signs_as(&self, iss: &str) -> bool {
+        self.issuer == iss || self.aliases.iter().any(|alias| alias == iss)
+    }
+
+    /// The required claims, the client id and the scopes of a token whose signature, times and
+    /// audience passed; then the rest of its claims become `E`.
+    pub(crate) fn claims<E: DeserializeOwned + 'static>(
+        &self,
+        payload: Payload,
+    ) -> Result<Claims<E>, TokenError> {
+        let mut rest = payload.rest.0;
+        let r = self.required;
+        // A named required claim is that claim itself, whatever the client id is read from.
+        let raw_client_id = rest.get("client_id").filter(|id| !id.is_null());
+        if (r.iat && payload.iat.is_none())
+            || (r.nbf && payload.nbf.is_none())
+            || (r.jti && payload.jti.is_none())
+            || (r.client_id && !raw_client_id.is_some_and(serde_json::Value::is_string))
+        {
+            return Err(TokenError::MissingClaim);
+        }
+        let client_id = claim_map::client_id(&rest, &self.client_id_claims)?;
+        if let Some(allowed) = &self.allowed_clients {
+            let known = client_id.as_deref();
+            if !known.is_some_and(|id| allowed.iter().any(|a| a == id)) {
+                return Err(TokenError::ClientNotAllowed);
+            }
+        }
+        let scope = claim_map::scopes(&rest, &self.scope_claims)?;
+        // `Claims` names these two; the claims they may have been read from stay in `extra`.
+        rest.remove("scope");
+        rest.remove("client_id");
+        Ok(Claims {
+            iss: payload.iss,
+            sub: payload.sub,
+            aud: payload.aud,
+            exp: payload.exp.0,
+            iat: payload.iat.map(|d| d.0),
+            nbf: payload.nbf.map(|d| d.0),
+            jti: payload.jti,
+            client_id,
+            scope,
+            extra: claim_map::extra(rest)?,
+        })
+    }
+
     pub(crate) fn accepts_audience(&self, aud: &crate::claims::Audience) -> bool {
         self.audiences.iter().any(|a| aud.contains(a))
     }
@@ -213,6 +344,7 @@ impl fmt::Debug for IssuerRules {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Issuer")
             .field("issuer", &self.issuer)
+            .field("aliases", &self.aliases)
             .field("audiences", &self.audiences)
             .field("typ", &self.typ)
             .field("max_lifetime", &self.max_lifetime)

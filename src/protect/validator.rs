@@ -33,17 +33,19 @@ use serde::de::DeserializeOwned;
 
 use super::cache::TokenCache;
 use super::rules::IssuerRules;
-use crate::claims::{Claims, ExtraClaims};
+use crate::claims::{Claims, ExtraClaims, Payload};
 use crate::error::TokenError;
 use crate::jws::{Compact, TimeClaims, TimeWindow};
 use crate::keys::{KeyLookup, VerifyingKey};
 use crate::time::Clock;
 
-/// Checks access tokens: size, structure, `crit` (present in any form: refused), issuer, `typ`,
-/// key by `kid`, algorithm from the key, signature, `exp`/`nbf`/`iat` with leeway, the maximum
-/// lifetime, audience and required claims, each against the rules of the issuer the token
-/// names. Claims the crate does not name are deserialised into
-/// `E` (a JSON map by default; see [`ValidatorBuilder::claims`](super::ValidatorBuilder::claims)).
+/// Checks access tokens: size, structure, `crit` (present in any form: refused), issuer (by its
+/// name or an alias), `typ`, key by `kid`, algorithm from the key, signature, `exp`/`nbf`/`iat`
+/// with leeway, the maximum lifetime, audience, required claims and allowed clients, each
+/// against the rules of the issuer the token names; the scopes and the client id are read from
+/// the claims that issuer's rules name. The payload is read once. Claims the crate does not
+/// name are deserialised into `E` (a JSON map by default; see
+/// [`ValidatorBuilder::claims`](super::ValidatorBuilder::claims)).
 ///
 /// Verified tokens are remembered (up to [`DEFAULT_CACHE_CAPACITY`](super::DEFAULT_CACHE_CAPACITY), keyed by the token's
 /// SHA-256, never past `exp` plus leeway), so a client that reuses its token pays for the
@@ -74,8 +76,12 @@ impl<E> Clone for Validator<E> {
 /// How verification of one token goes on after the synchronous part.
 enum Step<E> {
     Done(Result<Arc<Claims<E>>, TokenError>),
-    /// The issuer's keys must be fetched first.
-    Fetch(crate::keys::KeyFuture),
+    /// The issuer's keys must be fetched first; the payload, already read, waits with them.
+    Fetch {
+        fetch: crate::keys::KeyFuture,
+        payload: Payload,
+        issuer: usize,
+    },
 }
 
 impl<E> Validator<E>
@@ -91,13 +97,18 @@ where
     pub fn verify(&self, token: &str) -> Verify<E> {
         match self.verify_now(token) {
             Step::Done(result) => Verify::ready(result),
-            Step::Fetch(fetch) => {
-                // The slow path owns what it needs: a copy of the token and the validator.
+            Step::Fetch {
+                fetch,
+                payload,
+                issuer,
+            } => {
+                // The slow path owns what it needs: a copy of the token, its payload as read
+                // once, and the validator.
                 let token: Box<str> = token.into();
                 let validator = self.clone();
                 Verify::pending(Box::pin(async move {
                     let key = fetch.await.map_err(|_| TokenError::KeysUnavailable)?;
-                    validator.finish(&token, key.as_ref())
+                    validator.finish(&token, payload, issuer, key.as_ref())
                 }))
             }
         }
@@ -115,57 +126,74 @@ where
                 return Step::Done(Ok(claims));
             }
         }
-        let (jws, claims, rules) = match self.parse(token) {
+        let (jws, payload, issuer) = match self.parse(token) {
             Ok(parsed) => parsed,
             Err(e) => return Step::Done(Err(e)),
+        };
+        let Some(rules) = inner.issuers.get(issuer) else {
+            return Step::Done(Err(TokenError::InvalidIssuer));
         };
         let kid = jws.header.kid.as_deref();
         let key = match rules.keys.lookup(kid) {
             KeyLookup::Found(key) => key,
             KeyLookup::Missing => return Step::Done(Err(TokenError::UnknownKey)),
-            KeyLookup::Fetch(fetch) => return Step::Fetch(fetch),
+            KeyLookup::Fetch(fetch) => {
+                return Step::Fetch {
+                    fetch,
+                    payload,
+                    issuer,
+                };
+            }
         };
-        Step::Done(self.check(token, &jws, claims, rules, Some(&key)))
+        Step::Done(self.check(token, &jws, payload, rules, Some(&key)))
     }
 
-    /// The rest of the pipeline once `key` was fetched.
+    /// The rest of the pipeline once `key` was fetched: the header is split off again (the
+    /// payload is not read again).
     fn finish(
         &self,
         token: &str,
+        payload: Payload,
+        issuer: usize,
         key: Option<&VerifyingKey>,
     ) -> Result<Arc<Claims<E>>, TokenError> {
-        let (jws, claims, rules) = self.parse(token)?;
-        // The fetched key must still be the one the token names.
-        let key = key.filter(|k| jws.header.kid.as_deref().is_none_or(|kid| k.kid() == kid));
-        self.check(token, &jws, claims, rules, key)
-    }
-
-    /// Structure, header, claims and the issuer's rules, before any key is looked at.
-    fn parse<'t>(
-        &self,
-        token: &'t str,
-    ) -> Result<(Compact<'t>, Claims<E>, &IssuerRules), TokenError> {
         let jws = Compact::parse(token, self.inner.max_token_bytes)?;
-        let claims: Claims<E> = jws.claims()?;
         let rules = self
             .inner
             .issuers
+            .get(issuer)
+            .ok_or(TokenError::InvalidIssuer)?;
+        // The fetched key must still be the one the token names.
+        let key = key.filter(|k| jws.header.kid.as_deref().is_none_or(|kid| k.kid() == kid));
+        self.check(token, &jws, payload, rules, key)
+    }
+
+    /// Structure, header, the one read of the payload, and the issuer the (not yet verified)
+    /// `iss` names, by its name or an alias, before any key is looked at.
+    fn parse<'t>(&self, token: &'t str) -> Result<(Compact<'t>, Payload, usize), TokenError> {
+        let jws = Compact::parse(token, self.inner.max_token_bytes)?;
+        let payload: Payload = jws.claims()?;
+        let (issuer, rules) = self
+            .inner
+            .issuers
             .iter()
-            .find(|rules| rules.issuer == claims.iss)
+            .enumerate()
+            .find(|(_, rules)| rules.signs_as(&payload.iss))
             .ok_or(TokenError::InvalidIssuer)?;
         if !rules.typ.accepts(jws.header.typ.as_deref()) {
             return Err(TokenError::InvalidType);
         }
-        Ok((jws, claims, rules))
+        Ok((jws, payload, issuer))
     }
 
-    /// Signature, time, lifetime, audience, required claims; then the cache remembers the
-    /// result.
+    /// Signature, time, lifetime, audience; then the issuer's rules turn the payload into
+    /// claims (required claims, client id, allowed clients, scopes), and the cache remembers
+    /// the result.
     fn check(
         &self,
         token: &str,
         jws: &Compact<'_>,
-        claims: Claims<E>,
+        payload: Payload,
         rules: &IssuerRules,
         key: Option<&VerifyingKey>,
     ) -> Result<Arc<Claims<E>>, TokenError> {
@@ -174,26 +202,18 @@ where
             leeway: self.inner.leeway,
         };
         let times = TimeClaims {
-            exp: claims.exp,
-            nbf: claims.nbf,
-            iat: claims.iat,
+            exp: payload.exp.0,
+            nbf: payload.nbf.map(|d| d.0),
+            iat: payload.iat.map(|d| d.0),
         };
         jws.verify_times(key, times, window)?;
         if !rules.accepts_lifetime(times, window) {
             return Err(TokenError::LifetimeTooLong);
         }
-        if !rules.accepts_audience(&claims.aud) {
+        if !rules.accepts_audience(&payload.aud) {
             return Err(TokenError::InvalidAudience);
         }
-        let r = rules.required;
-        if (r.iat && claims.iat.is_none())
-            || (r.nbf && claims.nbf.is_none())
-            || (r.jti && claims.jti.is_none())
-            || (r.client_id && claims.client_id.is_none())
-        {
-            return Err(TokenError::MissingClaim);
-        }
-        let claims = Arc::new(claims);
+        let claims = Arc::new(rules.claims::<E>(payload)?);
         if let Some(cache) = &self.inner.cache {
             let expires_at = window.expires_at(claims.exp);
             cache.insert(TokenCache::<E>::key(token), claims.clone(), expires_at);
@@ -227,7 +247,8 @@ impl<E> Validator<E> {
         }
     }
 
-    /// The issuer URLs this validator trusts, in the order they were configured.
+    /// The issuer URLs this validator trusts, in the order they were configured (aliases not
+    /// included).
     pub fn issuers(&self) -> impl Iterator<Item = &str> {
         self.inner.issuers.iter().map(|rules| rules.issuer.as_str())
     }
@@ -325,3 +346,7 @@ mod tests;
 #[cfg(test)]
 #[path = "validator_time_tests.rs"]
 mod time_tests;
+
+#[cfg(test)]
+#[path = "validator_rules_tests.rs"]
+mod rules_tests;
