@@ -173,7 +173,8 @@ impl<'de> Deserialize<'de> for NumericDate {
             fn visit_f64<Er: de::Error>(self, v: f64) -> Result<NumericDate, Er> {
                 // 2^64: the first value `as u64` would saturate instead of convert.
                 const LIMIT: f64 = 18_446_744_073_709_551_616.0;
-                if v.is_finite() && v >= 0.0 && v < LIMIT {
+                // NaN and the infinities are outside every range.
+                if (0.0..LIMIT).contains(&v) {
                     // The cast truncates toward zero: the fraction is dropped.
                     Ok(NumericDate(v as u64))
                 } else {

@@ -38,9 +38,11 @@
 //! one path, in its module:
 //!
 //! - [`protect`]: the verification pipeline. A [`Validator`] holds the trusted issuers, each with
-//!   its own rules ([`protect::TrustedIssuer`]: keys, audiences, `typ`, required claims), the
-//!   clock and the verified-token cache; [`BearerAuthLayer`], [`RequireScopeLayer`], the
-//!   extractors and your own code all verify through it.
+//!   its own rules ([`protect::TrustedIssuer`]: keys, audiences, `typ`, required claims, where
+//!   its scopes and client id live, allowed clients, aliases; [`protect::Provider`] presets for
+//!   Keycloak, Auth0, Entra ID and Okta), the clock and the verified-token cache;
+//!   [`BearerAuthLayer`], [`RequireScopeLayer`], the extractors and your own code all verify
+//!   through it.
 //! - [`keys`]: signing and verifying keys, the rotating [`keys::KeyRing`], JWKS, and where a
 //!   validator finds an issuer's keys ([`keys::KeySource`], [`keys::KeyProvider`] for keys that
 //!   must be fetched).
