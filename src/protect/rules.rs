@@ -72,7 +72,10 @@ fn strip_application(media_type: &str) -> &str {
 ///         TrustedIssuer::new("https://idp.partner.example", KeySource::local(partner))
 ///             .audience("api://reports")
 ///             .token_type(TokenType::Any)
-///             .required_claims(["jti"]),
+///             .required_claims(["jti"])
+///             .scope_claims(["scp", "realm_access.roles"])
+///             .client_id_claims(["azp"])
+///             .allowed_clients(["reports-cli"]),
 ///     )
 ///     .build()?;
 /// # Ok::<_, Box<dyn std::error::Error>>(())
