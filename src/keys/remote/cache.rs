@@ -230,10 +230,10 @@ impl KeyCache {
             }
         };
         let fetched = self.http.jwks(&jwks_uri).await;
-        if fetched.is_err() {
-            if let Ok(mut known) = self.discovered.lock() {
-                *known = None;
-            }
+        if fetched.is_err()
+            && let Ok(mut known) = self.discovered.lock()
+        {
+            *known = None;
         }
         fetched
     }

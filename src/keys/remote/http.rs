@@ -120,7 +120,7 @@ impl JwksClient {
         };
         let metadata: Metadata =
             serde_json::from_slice(&body).map_err(|_| RemoteKeysError::InvalidMetadata)?;
-        if !expected.iter().any(|name| *name == metadata.issuer) {
+        if !expected.contains(&metadata.issuer) {
             return Err(RemoteKeysError::IssuerMismatch);
         }
         let jwks_uri = metadata.jwks_uri.ok_or(RemoteKeysError::InvalidMetadata)?;
