@@ -7,21 +7,32 @@
 //!   (after the one fetch its cool-down allows), against two failed local verifications: an
 //!   unknown `kid`, and a bad signature under a known one.
 //!
-//! Run: `cargo bench --bench remote --features remote-jwks`. Compare lines of a group as ratios.
+//! Each group runs its lines in [`ROUNDS`] interleaved rounds (`…/1`, `…/2`, …), so a load
+//! swing on a shared machine hits both sides of a comparison: compare lines within a round,
+//! then take the median of the rounds' ratios.
+//!
+//! On a machine whose load swings within seconds, even rounds drift apart; so the bench also
+//! prints a paired comparison: 400 blocks of 50 calls, the two sides alternating block by block
+//! (and which goes first), with the median per-call time of each side and the median of the
+//! blocks' ratios.
+//!
+//! Run: `cargo bench --bench remote --features remote-jwks`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
-use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, RemoteKeys, SigningKey};
 use tower_client_credentials::Validator;
+use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, RemoteKeys, SigningKey};
 use tower_client_credentials::protect::{TokenError, Verify};
 
 const ISS: &str = "https://auth.bench";
 const AUD: &str = "bench-api";
+/// Interleaved rounds per group.
+const ROUNDS: usize = 3;
 
 fn validator(keys: KeySource) -> Validator {
     Validator::builder()
@@ -86,18 +97,23 @@ fn bench_remote(c: &mut Criterion) {
     assert!(outcome(remote_validator.verify(&token)).is_ok());
 
     let mut group = c.benchmark_group("remote/known-kid");
-    group.bench_function("local KeyRing", |b| {
-        b.iter(|| outcome(local.verify(&token)).expect("valid"))
-    });
-    group.bench_function("RemoteKeys (cached)", |b| {
-        b.iter(|| outcome(remote_validator.verify(&token)).expect("valid"))
-    });
+    for round in 1..=ROUNDS {
+        group.bench_function(format!("local KeyRing/{round}"), |b| {
+            b.iter(|| outcome(local.verify(&token)).expect("valid"))
+        });
+        group.bench_function(format!("RemoteKeys (cached)/{round}"), |b| {
+            b.iter(|| outcome(remote_validator.verify(&token)).expect("valid"))
+        });
+    }
     group.finish();
 
     let random: Vec<String> = (0..4096)
         .map(|i| {
             let kid = format!("random-{i:04}-{:016x}", rand_u64(i));
-            key.clone().with_kid(kid).sign("at+jwt", &claims).expect("sign")
+            key.clone()
+                .with_kid(kid)
+                .sign("at+jwt", &claims)
+                .expect("sign")
         })
         .collect();
     let (message, _) = token.rsplit_once('.').expect("compact JWS");
@@ -113,20 +129,75 @@ fn bench_remote(c: &mut Criterion) {
     let mut group = c.benchmark_group("remote/unknown-kid");
     let next = AtomicUsize::new(0);
     let pick = || &random[next.fetch_add(1, Ordering::Relaxed) % random.len()];
-    group.bench_function("local: unknown kid", |b| {
-        b.iter(|| outcome(local.verify(pick())).expect_err("unknown"))
-    });
-    group.bench_function("local: bad signature", |b| {
-        b.iter(|| outcome(local.verify(&bad_signature)).expect_err("bad signature"))
-    });
-    group.bench_function("RemoteKeys: random-kid flood", |b| {
-        b.iter(|| outcome(remote_validator.verify(pick())).expect_err("unknown"))
-    });
+    for round in 1..=ROUNDS {
+        group.bench_function(format!("local: unknown kid/{round}"), |b| {
+            b.iter(|| outcome(local.verify(pick())).expect_err("unknown"))
+        });
+        group.bench_function(format!("local: bad signature/{round}"), |b| {
+            b.iter(|| outcome(local.verify(&bad_signature)).expect_err("bad signature"))
+        });
+        group.bench_function(format!("RemoteKeys: random-kid flood/{round}"), |b| {
+            b.iter(|| outcome(remote_validator.verify(pick())).expect_err("unknown"))
+        });
+    }
     group.finish();
+    paired(
+        "known kid: local KeyRing vs RemoteKeys (cached)",
+        || outcome(local.verify(&token)).expect("valid"),
+        || outcome(remote_validator.verify(&token)).expect("valid"),
+    );
+    paired(
+        "unknown kid: local unknown kid vs RemoteKeys random-kid flood",
+        || drop(outcome(local.verify(pick())).expect_err("unknown")),
+        || drop(outcome(remote_validator.verify(pick())).expect_err("unknown")),
+    );
+    paired(
+        "failed: local bad signature vs RemoteKeys random-kid flood",
+        || drop(outcome(local.verify(&bad_signature)).expect_err("bad signature")),
+        || drop(outcome(remote_validator.verify(pick())).expect_err("unknown")),
+    );
     eprintln!(
         "JWKS fetches during the flood: {} (cool-down 30 s)",
         served.load(Ordering::SeqCst) - fetched_before
     );
+}
+
+/// Times `a` and `b` in alternating blocks; prints the median ns per call of each and the
+/// median of the per-block ratios b / a.
+fn paired(label: &str, a: impl Fn(), b: impl Fn()) {
+    const BLOCKS: usize = 400;
+    const CALLS: u32 = 50;
+    let time = |f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..CALLS {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / f64::from(CALLS)
+    };
+    let (mut times_a, mut times_b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for block in 0..BLOCKS {
+        let (ta, tb) = if block % 2 == 0 {
+            let ta = time(&a);
+            (ta, time(&b))
+        } else {
+            let tb = time(&b);
+            (time(&a), tb)
+        };
+        times_a.push(ta);
+        times_b.push(tb);
+        ratios.push(tb / ta);
+    }
+    eprintln!(
+        "paired {label}: {:.0} ns vs {:.0} ns, median ratio {:.3}",
+        median(&mut times_a),
+        median(&mut times_b),
+        median(&mut ratios)
+    );
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 /// A cheap, fixed spread of bits for distinct-looking kids (not randomness for security).
@@ -137,8 +208,8 @@ fn rand_u64(i: usize) -> u64 {
 criterion_group! {
     name = benches;
     config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_millis(1500));
     targets = bench_remote
 }
 criterion_main!(benches);
