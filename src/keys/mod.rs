@@ -20,6 +20,7 @@ mod check;
 mod generate;
 mod jwks;
 #[cfg(feature = "remote-jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote-jwks")))]
 pub mod remote;
 mod ring;
 mod signing;
