@@ -19,6 +19,9 @@
 mod check;
 mod generate;
 mod jwks;
+#[cfg(feature = "remote-jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote-jwks")))]
+pub mod remote;
 mod ring;
 mod signing;
 mod source;
@@ -31,6 +34,10 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 
 pub use check::{MAX_RSA_BITS, MIN_RSA_BITS};
 pub use jwks::{Jwks, MAX_JWKS_BYTES};
+#[cfg(feature = "remote-jwks")]
+pub use remote::{
+    RemoteKeys, RemoteKeysBuilder, RemoteKeysConfigError, RemoteKeysError, RemoteKeysStatus,
+};
 pub use ring::{DEFAULT_RETENTION, KeyRing};
 pub use signing::SigningKey;
 pub(crate) use source::KeyLookup;

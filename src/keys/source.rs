@@ -124,6 +124,42 @@ impl KeySource {
         Self::keys(Jwks::parse(json)?)
     }
 
+    /// The keys published at `jwks_uri`, kept fresh with the defaults of
+    /// [`RemoteKeys`](super::RemoteKeys) (feature `remote-jwks`). For other settings, or a
+    /// readiness check, build a `RemoteKeys` and call its
+    /// [`key_source`](super::RemoteKeys::key_source).
+    ///
+    /// ```
+    /// use tower_client_credentials::keys::KeySource;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let keys = KeySource::remote("https://login.example.com/oauth2/jwks")?;
+    /// assert!(KeySource::remote("http://login.example.com/oauth2/jwks").is_err());
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "remote-jwks")]
+    pub fn remote(jwks_uri: &str) -> Result<Self, super::RemoteKeysConfigError> {
+        super::RemoteKeys::jwks_uri(jwks_uri)
+            .build()
+            .map(|keys| keys.key_source())
+    }
+
+    /// The keys of `issuer`, found through its metadata (RFC 8414, then OpenID Connect
+    /// Discovery) and kept fresh with the defaults of [`RemoteKeys`](super::RemoteKeys)
+    /// (feature `remote-jwks`).
+    ///
+    /// ```
+    /// use tower_client_credentials::keys::KeySource;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let keys = KeySource::discover("https://login.example.com/realms/acme")?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "remote-jwks")]
+    pub fn discover(issuer: &str) -> Result<Self, super::RemoteKeysConfigError> {
+        super::RemoteKeys::discover(issuer)
+            .build()
+            .map(|keys| keys.key_source())
+    }
+
     /// The key a token names with `kid`. Without a `kid`, the source's only key, when it has
     /// exactly one (DESIGN decision 2).
     pub(crate) fn lookup(&self, kid: Option<&str>) -> KeyLookup {

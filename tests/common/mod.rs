@@ -15,6 +15,9 @@ use tower_client_credentials::keys::SigningKey;
 #[cfg(feature = "issue")]
 pub mod issue;
 
+#[cfg(feature = "remote-jwks")]
+pub mod idp;
+
 pub const ISSUER: &str = "https://auth.test";
 pub const AUDIENCE: &str = "reports-api";
 
