@@ -45,7 +45,7 @@ pub enum RemoteKeysError {
     NoRuntime,
 }
 
-/// Why [`RemoteKeysBuilder::build`] refused its settings.
+/// Why [`RemoteKeysBuilder::build`](super::RemoteKeysBuilder::build) refused its settings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RemoteKeysConfigError {
