@@ -26,7 +26,8 @@ use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use tower_client_credentials::Validator;
-use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, RemoteKeys, SigningKey};
+use tower_client_credentials::keys::remote::RemoteKeys;
+use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, SigningKey};
 use tower_client_credentials::protect::{TokenError, Verify};
 
 const ISS: &str = "https://auth.bench";

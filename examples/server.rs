@@ -9,6 +9,10 @@
 //! - `ISSUER` — the issuer URL (default `http://<the bound address>`).
 //! - `CLIENTS_FILE` — the clients TOML (default `examples/clients.toml`).
 //! - `SIGNING_KEY_FILE` — an EdDSA PKCS#8 PEM key (default: a fresh key at start-up).
+//! - `TRUSTED_ISSUERS` — comma-separated issuer URLs of other identity providers whose tokens
+//!   `/api/*` also accepts (needs the `remote-jwks` feature): audience `reports-api`, keys by
+//!   discovery, header `typ` `at+jwt`, `JWT` or none, scopes from `scope` or `scp`, the client
+//!   from `client_id`, `azp`, `cid` or `appid`.
 //! - `RUST_LOG` — log filter (default `info`).
 //!
 //! Routes: `POST /oauth2/token`, `GET /.well-known/jwks.json`,
@@ -57,6 +61,9 @@ use tower_client_credentials::issue::{
     ClientCredentialsTokenService, TokenIssuer, discovery_routes,
 };
 use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, SigningKey};
+#[cfg(feature = "remote-jwks")]
+use tower_client_credentials::protect::Provider;
+use tower_client_credentials::protect::TrustedIssuer;
 use tower_client_credentials::{BearerAuthLayer, Claims, RequireScopeLayer, Validator};
 use tracing_subscriber::EnvFilter;
 
@@ -89,6 +96,8 @@ pub(crate) struct Config {
     pub(crate) signing_key_file: Option<PathBuf>,
     /// How long a client may take to send a request's head ([`HEADER_READ_TIMEOUT`]).
     pub(crate) header_read_timeout: Duration,
+    /// `TRUSTED_ISSUERS`: other identity providers whose tokens the API accepts.
+    pub(crate) trusted_issuers: Vec<String>,
 }
 
 impl Default for Config {
@@ -99,6 +108,7 @@ impl Default for Config {
             clients_file: PathBuf::from("examples/clients.toml"),
             signing_key_file: None,
             header_read_timeout: HEADER_READ_TIMEOUT,
+            trusted_issuers: Vec::new(),
         }
     }
 }
@@ -115,6 +125,9 @@ impl Config {
                 .unwrap_or(default.clients_file),
             signing_key_file: std::env::var_os("SIGNING_KEY_FILE").map(PathBuf::from),
             header_read_timeout: default.header_read_timeout,
+            trusted_issuers: std::env::var("TRUSTED_ISSUERS")
+                .map(|list| parse_issuer_list(&list))
+                .unwrap_or_default(),
         }
     }
 
@@ -250,13 +263,28 @@ pub(crate) fn token_issuer(
         .build()?)
 }
 
+/// `TRUSTED_ISSUERS`: comma-separated, spaces trimmed, empty entries skipped.
+pub(crate) fn parse_issuer_list(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|issuer| !issuer.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The whole demo: the token endpoint, discovery, `/healthz` and the reports API, whose tokens
-/// `issuer` signs.
-pub(crate) fn app(issuer: &TokenIssuer) -> Result<Router, Box<dyn Error>> {
-    let validator = Validator::builder()
+/// `issuer` signs, as do the identity providers at `trusted_issuers` (`TRUSTED_ISSUERS`).
+pub(crate) fn app(
+    issuer: &TokenIssuer,
+    trusted_issuers: &[String],
+) -> Result<Router, Box<dyn Error>> {
+    let mut validator = Validator::builder()
         .issuer(issuer.issuer(), KeySource::local(issuer.keys().clone()))
-        .audience(AUDIENCE)
-        .build()?;
+        .audience(AUDIENCE);
+    for url in trusted_issuers {
+        validator = validator.trust(trusted_issuer(url)?);
+    }
+    let validator = validator.build()?;
     let reports: Reports = Arc::new(Mutex::new(ReportList::new([
         ("Q1 revenue".into(), "finance".into()),
         ("Q2 revenue".into(), "finance".into()),
@@ -283,6 +311,19 @@ pub(crate) fn app(issuer: &TokenIssuer) -> Result<Router, Box<dyn Error>> {
         .route("/healthz", get(healthz))
         .merge(discovery_routes(issuer))
         .merge(api))
+}
+
+/// Another identity provider, as `TRUSTED_ISSUERS` describes it: its keys by discovery (loopback
+/// over http, anything else over https), plain JWTs or RFC 9068 tokens, scopes from `scope` or
+/// `scp`.
+#[cfg(feature = "remote-jwks")]
+fn trusted_issuer(url: &str) -> Result<TrustedIssuer, Box<dyn Error>> {
+    Ok(Provider::oidc(url).discover()?.audience(AUDIENCE))
+}
+
+#[cfg(not(feature = "remote-jwks"))]
+fn trusted_issuer(url: &str) -> Result<TrustedIssuer, Box<dyn Error>> {
+    Err(format!("TRUSTED_ISSUERS ({url}) needs the remote-jwks feature").into())
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open connections finish
@@ -421,7 +462,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let issuer_url = config.issuer.clone().unwrap_or_else(|| base.clone());
 
     let issuer = token_issuer(&config, issuer_url.clone())?;
-    let app = app(&issuer)?;
+    let app = app(&issuer, &config.trusted_issuers)?;
     let shutdown = shutdown_signal();
 
     let kid = issuer.keys().active().kid().to_owned();

@@ -31,7 +31,10 @@ async fn start_demo() -> String {
         ..server_example::Config::default()
     };
     let issuer = server_example::token_issuer(&config, base.clone()).expect("demo issuer");
-    serve_on(listener, server_example::app(&issuer).expect("demo app"));
+    serve_on(
+        listener,
+        server_example::app(&issuer, &[]).expect("demo app"),
+    );
     base
 }
 
@@ -516,7 +519,7 @@ async fn start_demo_served(header_read_timeout: Duration) -> (String, std::net::
         ..server_example::Config::default()
     };
     let issuer = server_example::token_issuer(&config, base.clone()).expect("demo issuer");
-    let app = server_example::app(&issuer).expect("demo app");
+    let app = server_example::app(&issuer, &[]).expect("demo app");
     tokio::spawn(server_example::serve(
         listener,
         app,
@@ -646,4 +649,69 @@ fn the_banner_shows_the_demo_secrets_only_for_the_demo_clients_file() {
         shown.lines().last().map(str::to_owned),
         Some(format!("  clients: from {}", copy.display()))
     );
+}
+
+#[test]
+fn trusted_issuers_are_a_comma_separated_list() {
+    assert_eq!(
+        server_example::parse_issuer_list(" https://a.example , ,https://b.example/realms/x,"),
+        ["https://a.example", "https://b.example/realms/x"]
+    );
+    assert!(server_example::parse_issuer_list("").is_empty());
+}
+
+/// `TRUSTED_ISSUERS` names another identity provider (an in-process one on 127.0.0.1): its
+/// plain JWTs with `scp` reach the reports API beside the demo's own tokens.
+#[cfg(feature = "remote-jwks")]
+#[tokio::test]
+async fn the_api_accepts_tokens_of_a_provider_named_in_trusted_issuers() {
+    use common::idp::Idp;
+
+    let idp = Idp::start().await;
+    let (listener, base) = listen().await;
+    let config = server_example::Config {
+        clients_file: Path::new(MANIFEST_DIR).join("examples/clients.toml"),
+        ..server_example::Config::default()
+    };
+    let issuer = server_example::token_issuer(&config, base.clone()).expect("demo issuer");
+    let trusted = [idp.issuer().to_owned()];
+    serve_on(
+        listener,
+        server_example::app(&issuer, &trusted).expect("demo app"),
+    );
+
+    let now = common::now();
+    let foreign = |aud: &str, scp: Value| {
+        let claims = json!({
+            "iss": idp.issuer(), "sub": "partner-job", "aud": aud, "exp": now + 60, "iat": now,
+            "azp": "partner-job", "scp": scp,
+        });
+        idp.ring().active().sign("JWT", &claims).expect("sign")
+    };
+    let reports = format!("{base}/api/reports");
+    let reader = foreign("reports-api", json!(["reports:read"]));
+    let (status, _, body) = common::get_bearer(&reports, Some(&reader)).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Q1 revenue"), "{body}");
+    let whoami: Value = http()
+        .get(format!("{base}/api/whoami"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .expect("whoami")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(whoami["iss"], idp.issuer());
+    // Its scopes are checked like the demo's own: no `reports:read`, no list.
+    let writer_only = foreign("reports-api", json!("reports:write"));
+    assert_eq!(
+        common::get_bearer(&reports, Some(&writer_only)).await.0,
+        403
+    );
+    // Another audience is refused; the demo's own tokens still work beside the provider's.
+    let elsewhere = foreign("billing-api", json!(["reports:read"]));
+    assert_eq!(common::get_bearer(&reports, Some(&elsewhere)).await.0, 401);
+    let own = access_token(&token_basic(&base, "reader", "reader-secret").await);
+    assert_eq!(common::get_bearer(&reports, Some(&own)).await.0, 200);
 }

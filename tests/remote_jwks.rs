@@ -11,9 +11,8 @@ use axum::Router;
 use axum::routing::get;
 use common::idp::{Behaviour, Idp};
 use common::*;
-use tower_client_credentials::keys::{
-    Algorithm, KeySource, RemoteKeys, RemoteKeysBuilder, RemoteKeysError, SigningKey,
-};
+use tower_client_credentials::keys::remote::{RemoteKeys, RemoteKeysBuilder, RemoteKeysError};
+use tower_client_credentials::keys::{Algorithm, KeySource, SigningKey};
 use tower_client_credentials::time::ManualClock;
 use tower_client_credentials::{BearerAuthLayer, Claims, Validator};
 
@@ -473,5 +472,56 @@ fn plain_http_to_another_host_is_refused_unless_allowed() {
             .allow_http(true)
             .build()
             .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn a_preset_with_discovery_accepts_the_providers_plain_jwt_with_scp() {
+    use tower_client_credentials::protect::Provider;
+
+    let idp = Idp::start().await;
+    let trusted = Provider::oidc(idp.issuer())
+        .discover()
+        .expect("loopback discovery")
+        .audience(AUDIENCE);
+    let validator = Validator::builder()
+        .trust(trusted)
+        .build()
+        .expect("validator");
+    let app = Router::new()
+        .route(
+            "/api/whoami",
+            get(|claims: Claims| async move {
+                format!("{} {}", claims.client_id.unwrap_or_default(), claims.scope)
+            }),
+        )
+        .layer(BearerAuthLayer::new(validator));
+    let base = serve(app).await;
+    // A plain JWT as most providers send it: `typ: JWT`, scopes in an `scp` array, the client
+    // in `azp`, no RFC 9068 `client_id`.
+    let now = now();
+    let claims = serde_json::json!({
+        "iss": idp.issuer(), "sub": "svc", "aud": AUDIENCE, "exp": now + 60, "iat": now,
+        "azp": "reporting-job", "scp": ["reports:read", "reports:write"],
+    });
+    let plain = idp.ring().active().sign("JWT", &claims).expect("sign");
+    assert_eq!(
+        get_bearer(&format!("{base}/api/whoami"), Some(&plain)).await,
+        (
+            200,
+            None,
+            "reporting-job reports:read reports:write".to_owned()
+        )
+    );
+    let mut other = claims.clone();
+    other["aud"] = serde_json::json!("billing-api");
+    let other = idp.ring().active().sign("JWT", &other).expect("sign");
+    assert_eq!(
+        get_bearer(&format!("{base}/api/whoami"), Some(&other)).await,
+        (
+            401,
+            invalid_token("the token audience is not accepted"),
+            String::new()
+        )
     );
 }

@@ -34,10 +34,6 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 
 pub use check::{MAX_RSA_BITS, MIN_RSA_BITS};
 pub use jwks::{Jwks, MAX_JWKS_BYTES};
-#[cfg(feature = "remote-jwks")]
-pub use remote::{
-    RemoteKeys, RemoteKeysBuilder, RemoteKeysConfigError, RemoteKeysError, RemoteKeysStatus,
-};
 pub use ring::{DEFAULT_RETENTION, KeyRing};
 pub use signing::SigningKey;
 pub(crate) use source::KeyLookup;

@@ -7,7 +7,7 @@
 //! ```no_run
 //! use std::time::Duration;
 //! use tower_client_credentials::Validator;
-//! use tower_client_credentials::keys::RemoteKeys;
+//! use tower_client_credentials::keys::remote::RemoteKeys;
 //!
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {

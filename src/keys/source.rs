@@ -125,9 +125,9 @@ impl KeySource {
     }
 
     /// The keys published at `jwks_uri`, kept fresh with the defaults of
-    /// [`RemoteKeys`](super::RemoteKeys) (feature `remote-jwks`). For other settings, or a
+    /// [`RemoteKeys`](super::remote::RemoteKeys) (feature `remote-jwks`). For other settings, or a
     /// readiness check, build a `RemoteKeys` and call its
-    /// [`key_source`](super::RemoteKeys::key_source).
+    /// [`key_source`](super::remote::RemoteKeys::key_source).
     ///
     /// ```
     /// use tower_client_credentials::keys::KeySource;
@@ -137,14 +137,14 @@ impl KeySource {
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "remote-jwks")]
-    pub fn remote(jwks_uri: &str) -> Result<Self, super::RemoteKeysConfigError> {
-        super::RemoteKeys::jwks_uri(jwks_uri)
+    pub fn remote(jwks_uri: &str) -> Result<Self, super::remote::RemoteKeysConfigError> {
+        super::remote::RemoteKeys::jwks_uri(jwks_uri)
             .build()
             .map(|keys| keys.key_source())
     }
 
     /// The keys of `issuer`, found through its metadata (RFC 8414, then OpenID Connect
-    /// Discovery) and kept fresh with the defaults of [`RemoteKeys`](super::RemoteKeys)
+    /// Discovery) and kept fresh with the defaults of [`RemoteKeys`](super::remote::RemoteKeys)
     /// (feature `remote-jwks`).
     ///
     /// ```
@@ -154,8 +154,8 @@ impl KeySource {
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "remote-jwks")]
-    pub fn discover(issuer: &str) -> Result<Self, super::RemoteKeysConfigError> {
-        super::RemoteKeys::discover(issuer)
+    pub fn discover(issuer: &str) -> Result<Self, super::remote::RemoteKeysConfigError> {
+        super::remote::RemoteKeys::discover(issuer)
             .build()
             .map(|keys| keys.key_source())
     }

@@ -37,11 +37,11 @@ use crate::keys::KeySource;
 ///
 /// | preset | `iss` | `typ` | scopes from | client id from |
 /// |---|---|---|---|---|
-/// | [`keycloak`](Self::keycloak) | the realm URL | any | `scope`, `realm_access.roles` | `azp` |
-/// | [`auth0`](Self::auth0) | `https://{domain}/` | any | `scope`, `permissions` | `client_id`, `azp` |
+/// | [`keycloak`](Self::keycloak) | the realm URL | `JWT`, `at+jwt` or none | `scope`, `realm_access.roles` | `azp` |
+/// | [`auth0`](Self::auth0) | `https://{domain}/` | `JWT`, `at+jwt` or none | `scope`, `permissions` | `client_id`, `azp` |
 /// | [`entra_id`](Self::entra_id) | `https://login.microsoftonline.com/{tenant}/v2.0`, alias `https://sts.windows.net/{tenant}/` | `JWT` | `scp`, `roles` | `azp`, `appid` |
-/// | [`okta`](Self::okta) | the authorization server URL | any | `scp` | `cid` |
-/// | [`oidc`](Self::oidc) | as given | any | `scope`, `scp` | `client_id`, `azp`, `cid`, `appid` |
+/// | [`okta`](Self::okta) | the authorization server URL | `JWT`, `at+jwt` or none | `scp` | `cid` |
+/// | [`oidc`](Self::oidc) | as given | `JWT`, `at+jwt` or none | `scope`, `scp` | `client_id`, `azp`, `cid`, `appid` |
 ///
 /// Scopes are the union of the listed claims; the client id is the first listed claim present
 /// (see [`TrustedIssuer::scope_claims`] and [`TrustedIssuer::client_id_claims`]).
@@ -70,9 +70,9 @@ impl Provider {
     /// `https://{host}/realms/{realm}` (older versions: `https://{host}/auth/realms/{realm}`).
     ///
     /// Keycloak's access tokens carry header `typ` `JWT`, the client in `azp`, OAuth scopes in
-    /// `scope` and the realm roles in `realm_access.roles`; both become scopes. `typ` is not
-    /// checked ([`TokenType::Any`]) so that a client switched to RFC 9068's `at+jwt` header
-    /// passes too.
+    /// `scope` and the realm roles in `realm_access.roles`; both become scopes. The header
+    /// `typ` may be `JWT`, `at+jwt` (a client switched to RFC 9068) or absent
+    /// ([`TokenType::Jwt`]); other types (`id+jwt`, `logout+jwt`) are refused.
     ///
     /// Evidence: Keycloak's Server Administration Guide on service accounts and token claims
     /// (<https://www.keycloak.org/docs/latest/server_admin/>), and decoded service-account
@@ -82,7 +82,7 @@ impl Provider {
     pub fn keycloak(realm_url: impl Into<String>) -> Self {
         Provider::new(
             realm_url.into(),
-            TokenType::Any,
+            TokenType::Jwt,
             &["scope", "realm_access.roles"],
             &["azp"],
         )
@@ -105,7 +105,7 @@ impl Provider {
         let host = domain.strip_prefix("https://").unwrap_or(domain);
         Provider::new(
             format!("https://{}/", host.trim_end_matches('/')),
-            TokenType::Any,
+            TokenType::Jwt,
             &["scope", "permissions"],
             &["client_id", "azp"],
         )
@@ -142,14 +142,14 @@ impl Provider {
     /// An Okta authorization server, by its issuer URL as given
     /// (`https://{org}.okta.com/oauth2/default`, or a custom authorization server's).
     ///
-    /// Okta's access tokens carry no header `typ` ([`TokenType::Any`]), the scopes as an `scp`
+    /// Okta's access tokens carry no header `typ` ([`TokenType::Jwt`] accepts that), the scopes as an `scp`
     /// array and the client in `cid`.
     ///
     /// Evidence: Okta's OpenID Connect API reference, "Access token" (header
     /// `{"kid":…,"alg":"RS256"}`; claims `ver`, `jti`, `iss`, `aud`, `iat`, `exp`, `cid`, `uid`,
     /// `scp` as an array, `sub`) (<https://developer.okta.com/docs/reference/api/oidc/#access-token>).
     pub fn okta(issuer: impl Into<String>) -> Self {
-        Provider::new(issuer.into(), TokenType::Any, &["scp"], &["cid"])
+        Provider::new(issuer.into(), TokenType::Jwt, &["scp"], &["cid"])
     }
 
     /// Any other OpenID Connect provider, by its issuer URL as given: any header `typ`, scopes
@@ -158,7 +158,7 @@ impl Provider {
     pub fn oidc(issuer: impl Into<String>) -> Self {
         Provider::new(
             issuer.into(),
-            TokenType::Any,
+            TokenType::Jwt,
             &DEFAULT_SCOPE_CLAIMS,
             &DEFAULT_CLIENT_ID_CLAIMS,
         )
@@ -189,9 +189,32 @@ impl Provider {
         trusted
     }
 
-    // Keys by discovery (feature `remote-jwks`): `Provider::discover(self) -> TrustedIssuer`
-    // belongs here, as `self.with_keys(KeySource::discover(..))` over `self.issuer()`, whose
-    // metadata `issuer` may also be one of `self.aliases()`.
+    /// The provider's rules, with its keys found through its discovery document (RFC 8414,
+    /// then OpenID Connect) and kept fresh in the background; see
+    /// [`RemoteKeys`](crate::keys::remote::RemoteKeys) for the cache's defaults, and build one
+    /// yourself for other settings (then [`with_keys`](Self::with_keys)). The document's
+    /// `issuer` may be the preset's issuer or one of its aliases.
+    ///
+    /// ```no_run
+    /// use tower_client_credentials::Validator;
+    /// use tower_client_credentials::protect::Provider;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let validator = Validator::builder()
+    ///     .trust(Provider::keycloak("https://sso.example.com/realms/acme").discover()?.audience("reports-api"))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "remote-jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "remote-jwks")))]
+    pub fn discover(self) -> Result<TrustedIssuer, crate::keys::remote::RemoteKeysConfigError> {
+        let mut remote = crate::keys::remote::RemoteKeys::discover(self.issuer.clone());
+        for alias in &self.aliases {
+            remote = remote.issuer_alias(alias.clone());
+        }
+        Ok(self.with_keys(remote.build()?.key_source()))
+    }
 }
 
 impl fmt::Debug for Provider {

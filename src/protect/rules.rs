@@ -23,21 +23,27 @@ pub enum TokenType {
     AccessToken,
     /// Exactly this `typ` (case-insensitive, with or without the `application/` prefix).
     Exact(String),
+    /// `at+jwt`, `JWT` or no `typ` at all: access tokens from identity providers that send
+    /// plain JWTs (Keycloak, Auth0, Okta), while a token that says it is something else
+    /// (`id+jwt`, `logout+jwt`, `secevent+jwt`, …) is still refused. The RFC 9068 claims are
+    /// not required.
+    Jwt,
     /// Any `typ`, or none: plain JWTs from an identity provider that does not follow RFC 9068.
     Any,
 }
 
 impl TokenType {
     pub(crate) fn accepts(&self, typ: Option<&str>) -> bool {
-        let wanted = match self {
-            TokenType::Any => return true,
-            TokenType::AccessToken => "at+jwt",
-            TokenType::Exact(t) => t.as_str(),
-        };
         // RFC 7515 §4.1.9: media types compare case-insensitively, `application/` optional.
-        typ.is_some_and(|typ| {
+        let is = |typ: &str, wanted: &str| {
             strip_application(typ).eq_ignore_ascii_case(strip_application(wanted))
-        })
+        };
+        match (self, typ) {
+            (TokenType::Any, _) | (TokenType::Jwt, None) => true,
+            (TokenType::Jwt, Some(typ)) => is(typ, "at+jwt") || is(typ, "JWT"),
+            (TokenType::AccessToken, typ) => typ.is_some_and(|typ| is(typ, "at+jwt")),
+            (TokenType::Exact(wanted), typ) => typ.is_some_and(|typ| is(typ, wanted)),
+        }
     }
 }
 
@@ -376,6 +382,19 @@ mod tests {
         assert!(!at.accepts(None));
         assert!(TokenType::Any.accepts(None));
         assert!(TokenType::Exact("JWT".into()).accepts(Some("application/jwt")));
+        let jwt = TokenType::Jwt;
+        for typ in [
+            None,
+            Some("JWT"),
+            Some("jwt"),
+            Some("at+jwt"),
+            Some("application/JWT"),
+        ] {
+            assert!(jwt.accepts(typ), "{typ:?}");
+        }
+        for typ in ["id+jwt", "logout+jwt", "secevent+jwt", "JOSE", ""] {
+            assert!(!jwt.accepts(Some(typ)), "{typ}");
+        }
     }
 
     #[test]
