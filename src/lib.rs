@@ -57,10 +57,13 @@
 //!
 //! # Features
 //!
-//! - `axum` (default): the `Claims` extractors and `IntoResponse` for [`AuthError`].
+//! - `axum` (default): the `Claims` extractors, the discovery routers, and the peer address
+//!   (`ConnectInfo`) for the token endpoint's per-address limit.
 //! - `issue` (default): the token-issuing half.
 //! - `aws-lc-rs` (default) / `rust-crypto`: the crypto backend of `jsonwebtoken`. With both,
 //!   aws-lc-rs is used.
+//! - `remote-jwks`: keys fetched from an issuer's JWKS or discovery document
+//!   ([`keys::remote`]), for tokens from identity providers you do not run.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
