@@ -75,11 +75,16 @@ mod claims;
 pub mod clients;
 mod error;
 mod http_auth;
+#[cfg(any(feature = "remote-jwks", feature = "client"))]
+mod http_client;
 #[cfg(feature = "issue")]
 #[cfg_attr(docsrs, doc(cfg(feature = "issue")))]
 pub mod issue;
 mod jws;
 pub mod keys;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod outbound;
 pub mod protect;
 mod random;
 mod scope;

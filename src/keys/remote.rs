@@ -76,8 +76,9 @@ use reqwest::Url;
 pub use self::error::{RemoteKeysConfigError, RemoteKeysError};
 
 use self::cache::{KeyCache, RemoteProvider, Target, Timing};
-use self::http::{JwksClient, check_url, is_loopback, same_host_redirects};
+use self::http::JwksClient;
 use super::{Jwks, KeyError, KeySource};
+use crate::http_client::{check_url, default_client};
 use crate::time::Clock;
 
 /// How long connecting to the provider may take.
@@ -378,21 +379,8 @@ impl RemoteKeysBuilder {
         };
         let client = match self.client {
             Some(client) => client,
-            None => {
-                let mut builder = reqwest::Client::builder()
-                    .connect_timeout(self.connect_timeout)
-                    .timeout(self.request_timeout)
-                    .redirect(same_host_redirects())
-                    .user_agent(concat!(
-                        "tower-client-credentials/",
-                        env!("CARGO_PKG_VERSION")
-                    ));
-                // A proxy cannot reach this machine's loopback.
-                if is_loopback(&url) {
-                    builder = builder.no_proxy();
-                }
-                builder.build().map_err(|_| RemoteKeysConfigError::Client)?
-            }
+            None => default_client(&url, self.connect_timeout, self.request_timeout)
+                .map_err(|_| RemoteKeysConfigError::Client)?,
         };
         let timing = Timing {
             request_timeout: self.request_timeout,

@@ -72,3 +72,12 @@ pub enum RemoteKeysConfigError {
     #[error("the HTTP client could not be built")]
     Client,
 }
+
+impl From<crate::http_client::UrlProblem> for RemoteKeysConfigError {
+    fn from(problem: crate::http_client::UrlProblem) -> Self {
+        match problem {
+            crate::http_client::UrlProblem::Insecure => RemoteKeysConfigError::InsecureUrl,
+            crate::http_client::UrlProblem::Credentials => RemoteKeysConfigError::CredentialsInUrl,
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! [`CachedTokenSource`]: a client-credentials client with a token cache, early refresh,
+//! single-flight fetches and retries.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use rand::Rng;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::{AccessToken, ClientCredentials, TokenSource, TokenSourceError};
+use crate::time::Clock;
+
+/// A failed background refresh is not tried again for this long (the held token is still
+/// served; once it expires, callers fetch at once).
+const BACKGROUND_PAUSE_SECS: u64 = 5;
+
+/// The result every caller waiting on one fetch gets.
+type Shared = Option<Result<AccessToken, TokenSourceError>>;
+
+/// A [`TokenSource`] for one [`ClientCredentials`] client: it fetches a token, holds it, and
+/// hands it out until it is due for refresh. Clones share the token.
+///
+/// - **Early refresh**: from `min(refresh margin, half the lifetime)` before the expiry (the
+///   margin is 60 s by default), callers still get the held token at once while one
+///   background fetch replaces it. A token whose answer had no `expires_in` is kept for the
+///   default lifetime (60 s). An expired token is never handed out.
+/// - **Single flight**: however many callers ask while no token is usable, one token request
+///   is made, and all of them get its token or its error. The fetch runs on its own task, so a
+///   caller that gives up does not cancel it for the others.
+/// - **Failures are never cached**: the next caller after a failed fetch starts a new one. A
+///   failed background refresh leaves the held token in service until it expires.
+/// - **Retries**: connection failures, timeouts, 5xx, 429 and `temporarily_unavailable` are
+///   retried with jittered exponential backoff (from 200 ms, at most 2 s apart), honouring
+///   `Retry-After`, until the retry deadline (10 s). `invalid_client`, `invalid_scope`,
+///   `unauthorized_client` and the other RFC 6749 errors come back at once, typed.
+/// - **Renewal**: [`TokenSource::renew`] after a 401 drops the refused token (once, however
+///   many callers saw it refused) and fetches a new one; [`CachedTokenSource::invalidate`]
+///   drops the held token.
+///
+/// A cache hit reads one atomic pointer and the clock, and clones one reference count: no
+/// lock, no allocation.
+///
+/// ```no_run
+/// use tower_client_credentials::outbound::{CachedTokenSource, ClientCredentials, TokenSource};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let client = ClientCredentials::builder()
+///     .token_endpoint("https://auth.example.com/oauth2/token")
+///     .client_id("billing")
+///     .client_secret_env("BILLING_CLIENT_SECRET")
+///     .scope("reports:read")
+///     .build()?;
+/// let tokens = CachedTokenSource::new(client);
+/// let token = tokens.token().await?; // fetched
+/// let again = tokens.token().await?; // cached
+/// assert_eq!(token.secret(), again.secret());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct CachedTokenSource {
+    shared: Arc<Inner>,
+}
+
+struct Inner {
+    client: ClientCredentials,
+    settings: Settings,
+    clock: Clock,
+    current: ArcSwapOption<AccessToken>,
+    flight: Mutex<Option<Flight>>,
+    flights: AtomicU64,
+    /// No background refresh before this time (Unix seconds): the last one failed.
+    paused_until: AtomicU64,
+}
+
+/// A fetch in progress, and how to wait for it.
+struct Flight {
+    id: u64,
+    done: watch::Receiver<Shared>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    refresh_margin: Duration,
+    default_lifetime: Duration,
+    retry_deadline: Duration,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            refresh_margin: Duration::from_secs(60),
+            default_lifetime: Duration::from_secs(60),
+            retry_deadline: Duration::from_secs(10),
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Builds a [`CachedTokenSource`] with settings other than the defaults.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_client_credentials::outbound::{CachedTokenSource, ClientCredentials};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let client = ClientCredentials::builder()
+/// #     .token_endpoint("https://auth.example.com/oauth2/token")
+/// #     .client_id("billing").client_secret("x").build()?;
+/// let tokens = CachedTokenSource::builder(client)
+///     .refresh_margin(Duration::from_secs(120))
+///     .retry_deadline(Duration::from_secs(30))
+///     .build();
+/// # let _ = tokens; Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct CachedTokenSourceBuilder {
+    client: ClientCredentials,
+    settings: Settings,
+    clock: Clock,
+}
+
+impl CachedTokenSourceBuilder {
+    /// How long before the expiry a replacement is fetched, at most (default 60 s); never
+    /// more than half the token's lifetime.
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.settings.refresh_margin = margin;
+        self
+    }
+
+    /// How long a token whose answer had no `expires_in` is kept (default 60 s).
+    pub fn default_lifetime(mut self, lifetime: Duration) -> Self {
+        self.settings.default_lifetime = lifetime;
+        self
+    }
+
+    /// How long one fetch may keep retrying transient failures (default 10 s).
+    pub fn retry_deadline(mut self, deadline: Duration) -> Self {
+        self.settings.retry_deadline = deadline;
+        self
+    }
+
+    /// The first retry delay and the longest one (defaults 200 ms and 2 s); each delay is
+    /// drawn at random between half and all of its value.
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.settings.initial_backoff = initial;
+        self.settings.max_backoff = max.max(initial);
+        self
+    }
+
+    /// The clock that decides when a token is due for refresh and when it has expired
+    /// (default: the system clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The source.
+    pub fn build(self) -> CachedTokenSource {
+        CachedTokenSource {
+            shared: Arc::new(Inner {
+                client: self.client,
+                settings: self.settings,
+                clock: self.clock,
+                current: ArcSwapOption::empty(),
+                flight: Mutex::new(None),
+                flights: AtomicU64::new(0),
+                paused_until: AtomicU64::new(0),
+            }),
+        }
+    }
+}
+
+impl CachedTokenSource {
+    /// A source for `client` with the default settings.
+    pub fn new(client: ClientCredentials) -> Self {
+        Self::builder(client).build()
+    }
+
+    /// A builder for a source for `client`.
+    pub fn builder(client: ClientCredentials) -> CachedTokenSourceBuilder {
+        CachedTokenSourceBuilder {
+            client,
+            settings: Settings::default(),
+            clock: Clock::system(),
+        }
+    }
+
+    /// The client it fetches tokens for.
+    pub fn client(&self) -> &ClientCredentials {
+        &self.shared.client
+    }
+
+    /// Drops the held token: the next caller fetches a new one.
+    pub fn invalidate(&self) {
+        self.shared.current.store(None);
+    }
+
+    /// Joins the fetch in progress or starts one, unless a usable token (other than
+    /// `rejected`) turns up first.
+    async fn fetch(&self, rejected: Option<&AccessToken>) -> Result<AccessToken, TokenSourceError> {
+        let waiting = {
+            let mut slot = self
+                .shared
+                .flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            // Under the lock, so that a fetch that has just finished is seen, not repeated.
+            let now = self.shared.clock.now();
+            if let Some(held) = self.shared.current.load().as_deref()
+                && held.is_usable_at(now)
+                && !rejected.is_some_and(|r| r.same_as(held))
+            {
+                return Ok(held.clone());
+            }
+            match slot.as_ref() {
+                Some(flight) => Some(flight.done.clone()),
+                None => self.start(&mut slot),
+            }
+        };
+        let Some(mut done) = waiting else {
+            // No tokio runtime to run the fetch on: this caller runs it.
+            let result = self.shared.fetch_with_retries().await;
+            if let Ok(token) = &result {
+                self.shared.current.store(Some(Arc::new(token.clone())));
+            }
+            return result;
+        };
+        match done.wait_for(Option::is_some).await {
+            Ok(result) => result.clone().unwrap_or(Err(TokenSourceError::Cancelled)),
+            Err(_) => Err(TokenSourceError::Cancelled),
+        }
+    }
+
+    /// Starts a fetch on its own task, recorded in `slot`; `None` without a tokio runtime.
+    fn start(&self, slot: &mut Option<Flight>) -> Option<watch::Receiver<Shared>> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        let id = self.shared.flights.fetch_add(1, Ordering::Relaxed);
+        let (tx, done) = watch::channel(None);
+        *slot = Some(Flight {
+            id,
+            done: done.clone(),
+        });
+        let shared = self.shared.clone();
+        runtime.spawn(async move {
+            let result = shared.fetch_with_retries().await;
+            let now = shared.clock.now();
+            match &result {
+                Ok(token) => {
+                    shared.current.store(Some(Arc::new(token.clone())));
+                    shared.paused_until.store(0, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        client_id = %shared.client.client_id(),
+                        %error,
+                        "could not get an access token"
+                    );
+                    shared
+                        .paused_until
+                        .store(now + BACKGROUND_PAUSE_SECS, Ordering::Relaxed);
+                }
+            }
+            {
+                let mut slot = shared.flight.lock().unwrap_or_else(PoisonError::into_inner);
+                if slot.as_ref().is_some_and(|f| f.id == id) {
+                    *slot = None;
+                }
+            }
+            tx.send_replace(Some(result));
+        });
+        Some(done)
+    }
+
+    /// Starts a background refresh unless one is running or the last one failed recently.
+    fn refresh_in_background(&self, now: u64) {
+        if now < self.shared.paused_until.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut slot = self
+            .shared
+            .flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let due = self
+            .shared
+            .current
+            .load()
+            .as_deref()
+            .is_none_or(|held| now >= held.refresh_at());
+        if slot.is_none() && due {
+            // Without a runtime there is no background: the token is fetched when it expires.
+            let _ = self.start(&mut slot);
+        }
+    }
+}
+
+impl Inner {
+    /// One fetch: token requests until one succeeds, a non-transient error, or the deadline.
+    async fn fetch_with_retries(&self) -> Result<AccessToken, TokenSourceError> {
+        let s = self.settings;
+        let deadline = Instant::now() + s.retry_deadline;
+        let mut backoff = s.initial_backoff;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(TokenSourceError::Timeout);
+            }
+            let now = self.clock.now();
+            let failure = match self.client.request_token(now, remaining).await {
+                Ok(answer) => {
+                    return ClientCredentials::token_from(
+                        answer,
+                        now,
+                        s.refresh_margin,
+                        s.default_lifetime,
+                    );
+                }
+                Err(failure) => failure,
+            };
+            if !failure.error.is_transient() {
+                return Err(failure.error);
+            }
+            let wait = match failure.retry_after {
+                Some(asked) => asked,
+                None => {
+                    let half = backoff / 2;
+                    half + rand::thread_rng().gen_range(Duration::ZERO..=half)
+                }
+            };
+            if Instant::now() + wait >= deadline {
+                return Err(match failure.retry_after {
+                    Some(asked) => TokenSourceError::RateLimited {
+                        retry_after: Some(asked),
+                    },
+                    None => failure.error,
+                });
+            }
+            tracing::debug!(
+                client_id = %self.client.client_id(),
+                error = %failure.error,
+                wait_ms = wait.as_millis() as u64,
+                "token request failed; retrying"
+            );
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(s.max_backoff);
+        }
+    }
+}
+
+impl TokenSource for CachedTokenSource {
+    async fn token(&self) -> Result<AccessToken, TokenSourceError> {
+        match self.cached() {
+            Some(token) => Ok(token),
+            None => self.fetch(None).await,
+        }
+    }
+
+    async fn renew(&self, rejected: &AccessToken) -> Result<AccessToken, TokenSourceError> {
+        // Only the first caller to see this token refused drops it; the others then find the
+        // fetch it started, or its result.
+        let current = self.shared.current.load_full();
+        if current
+            .as_deref()
+            .is_some_and(|held| held.same_as(rejected))
+        {
+            self.shared
+                .current
+                .compare_and_swap(&current, None::<Arc<AccessToken>>);
+        }
+        self.fetch(Some(rejected)).await
+    }
+
+    #[inline]
+    fn cached(&self) -> Option<AccessToken> {
+        let now = self.shared.clock.now();
+        let held = self.shared.current.load();
+        let token = held.as_deref()?;
+        if now < token.refresh_at() {
+            return Some(token.clone());
+        }
+        if token.is_usable_at(now) {
+            let token = token.clone();
+            drop(held);
+            self.refresh_in_background(now);
+            return Some(token);
+        }
+        None
+    }
+}
+
+impl fmt::Debug for CachedTokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedTokenSource")
+            .field("client", &self.shared.client)
+            .field("token", &self.shared.current.load().as_deref())
+            .field("settings", &self.shared.settings)
+            .finish()
+    }
+}
