@@ -715,3 +715,112 @@ async fn the_api_accepts_tokens_of_a_provider_named_in_trusted_issuers() {
     let own = access_token(&token_basic(&base, "reader", "reader-secret").await);
     assert_eq!(common::get_bearer(&reports, Some(&own)).await.0, 200);
 }
+
+/// Runs `cargo run --example client` against `api`, with `env` added and no `OAUTH_*` or
+/// proxy variables from the caller: exit status, stdout, stderr.
+#[cfg(feature = "client")]
+async fn run_client_example(api: &str, env: &[(&str, &str)]) -> (bool, String, String) {
+    let exe = tokio::task::spawn_blocking(|| common::example_process::build("client"))
+        .await
+        .expect("build the client example");
+    let mut command = tokio::process::Command::new(exe);
+    command.current_dir(MANIFEST_DIR).env("API_URL", api);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("OAUTH_") || name.to_ascii_lowercase().ends_with("_proxy") {
+            command.env_remove(name);
+        }
+    }
+    command.envs(env.iter().copied());
+    let output = command.output().await.expect("run the client example");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[cfg(feature = "client")]
+#[tokio::test]
+async fn the_client_example_reads_and_writes_reports_through_the_demo() {
+    let base = start_demo().await;
+    let (ok, stdout, stderr) = run_client_example(&base, &[]).await;
+    assert!(ok, "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 8, "{stdout}");
+    assert_eq!(lines[0], "1. token for client demo ...");
+    assert!(
+        lines[1].starts_with(r#"   got one, scope "reports:read reports:write", expires at "#),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2], format!("2. GET {base}/api/reports"));
+    assert_eq!(
+        lines[3],
+        r#"   [{"author":"finance","id":1,"title":"Q1 revenue"},{"author":"finance","id":2,"title":"Q2 revenue"}]"#
+    );
+    assert_eq!(lines[4], format!("3. POST {base}/api/reports"));
+    assert_eq!(
+        lines[5],
+        r#"   {"author":"demo","id":3,"title":"Created by the client example"}"#
+    );
+    assert_eq!(
+        lines[6],
+        format!("4. GET {base}/api/reports (the same token, from the cache)")
+    );
+    assert_eq!(lines[7], "   3 reports");
+    assert_eq!(stderr, "");
+}
+
+#[cfg(feature = "client")]
+#[tokio::test]
+async fn the_client_example_says_what_went_wrong_and_exits_non_zero() {
+    let base = start_demo().await;
+    let endpoint = format!("{base}/oauth2/token");
+    // A wrong secret, through the OAUTH_* variables.
+    let (ok, stdout, stderr) = run_client_example(
+        &base,
+        &[
+            ("OAUTH_CLIENT_ID", "demo"),
+            ("OAUTH_CLIENT_SECRET", "not-the-secret"),
+            ("OAUTH_TOKEN_ENDPOINT", &endpoint),
+        ],
+    )
+    .await;
+    assert!(!ok);
+    assert_eq!(stdout, "1. token for client demo ...\n");
+    assert_eq!(
+        stderr,
+        "error: could not get a token: the token endpoint refused the request (HTTP 401): \
+         invalid_client: client authentication failed\n"
+    );
+    // `reader` may read but not write.
+    let (ok, stdout, stderr) = run_client_example(
+        &base,
+        &[
+            ("OAUTH_CLIENT_ID", "reader"),
+            ("OAUTH_CLIENT_SECRET", "reader-secret"),
+            ("OAUTH_TOKEN_ENDPOINT", &endpoint),
+        ],
+    )
+    .await;
+    assert!(!ok);
+    assert!(stdout.contains("3. POST"), "{stdout}");
+    assert_eq!(stderr, "error: the API answered 403 Forbidden: \n");
+    // A missing variable is named.
+    let (ok, _, stderr) = run_client_example(&base, &[("OAUTH_CLIENT_ID", "demo")]).await;
+    assert!(!ok);
+    assert_eq!(
+        stderr,
+        "error: environment variable OAUTH_CLIENT_SECRET: missing (or set OAUTH_CLIENT_SECRET_FILE)\n"
+    );
+    // Nothing listening.
+    let (listener, nowhere) = listen().await;
+    drop(listener);
+    let (ok, _, stderr) = run_client_example(&nowhere, &[]).await;
+    assert!(!ok);
+    assert_eq!(
+        stderr,
+        "error: could not get a token: could not connect to the token endpoint \
+         (is the demo running? cargo run --example server)\n"
+    );
+}

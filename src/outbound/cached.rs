@@ -221,7 +221,7 @@ impl CachedTokenSource {
             }
             match slot.as_ref() {
                 Some(flight) => Some(flight.done.clone()),
-                None => self.start(&mut slot),
+                None => self.start(&mut slot, false),
             }
         };
         let Some(mut done) = waiting else {
@@ -238,8 +238,14 @@ impl CachedTokenSource {
         }
     }
 
-    /// Starts a fetch on its own task, recorded in `slot`; `None` without a tokio runtime.
-    fn start(&self, slot: &mut Option<Flight>) -> Option<watch::Receiver<Shared>> {
+    /// Starts a fetch on its own task, recorded in `slot`; `None` without a tokio runtime. A
+    /// failure is logged as a warning when nobody waits for it (a `background` refresh), at
+    /// debug level otherwise (the callers get the error).
+    fn start(
+        &self,
+        slot: &mut Option<Flight>,
+        background: bool,
+    ) -> Option<watch::Receiver<Shared>> {
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         let id = self.shared.flights.fetch_add(1, Ordering::Relaxed);
         let (tx, done) = watch::channel(None);
@@ -256,8 +262,18 @@ impl CachedTokenSource {
                     shared.current.store(Some(Arc::new(token.clone())));
                     shared.paused_until.store(0, Ordering::Relaxed);
                 }
-                Err(error) => {
+                Err(error) if background => {
                     tracing::warn!(
+                        client_id = %shared.client.client_id(),
+                        %error,
+                        "could not refresh the access token; the held one is still served"
+                    );
+                    shared
+                        .paused_until
+                        .store(now + BACKGROUND_PAUSE_SECS, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    tracing::debug!(
                         client_id = %shared.client.client_id(),
                         %error,
                         "could not get an access token"
@@ -296,7 +312,7 @@ impl CachedTokenSource {
             .is_none_or(|held| now >= held.refresh_at());
         if slot.is_none() && due {
             // Without a runtime there is no background: the token is fetched when it expires.
-            let _ = self.start(&mut slot);
+            let _ = self.start(&mut slot, true);
         }
     }
 }
