@@ -2,8 +2,11 @@
 //! single-flight fetches and retries.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -370,11 +373,34 @@ impl Inner {
     }
 }
 
+/// The future of [`CachedTokenSource::token`]: ready at once on a cache hit (no state
+/// machine to build or move), a boxed fetch otherwise.
+enum TokenFuture<'a> {
+    Ready(Option<AccessToken>),
+    Fetch(Pin<Box<dyn Future<Output = Result<AccessToken, TokenSourceError>> + Send + 'a>>),
+}
+
+impl Future for TokenFuture<'_> {
+    type Output = Result<AccessToken, TokenSourceError>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            // Polled again after it completed: nothing left to give.
+            TokenFuture::Ready(token) => {
+                Poll::Ready(token.take().ok_or(TokenSourceError::Cancelled))
+            }
+            TokenFuture::Fetch(fetch) => fetch.as_mut().poll(cx),
+        }
+    }
+}
+
 impl TokenSource for CachedTokenSource {
-    async fn token(&self) -> Result<AccessToken, TokenSourceError> {
+    #[inline]
+    fn token(&self) -> impl Future<Output = Result<AccessToken, TokenSourceError>> + Send {
         match self.cached() {
-            Some(token) => Ok(token),
-            None => self.fetch(None).await,
+            Some(token) => TokenFuture::Ready(Some(token)),
+            None => TokenFuture::Fetch(Box::pin(self.fetch(None))),
         }
     }
 

@@ -171,10 +171,6 @@ mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
 
-    fn url(s: &str) -> Url {
-        Url::parse(s).unwrap()
-    }
-
     #[test]
     fn max_age_is_read_from_cache_control() {
         let cases = [
