@@ -64,6 +64,9 @@
 //!   aws-lc-rs is used.
 //! - `remote-jwks`: keys fetched from an issuer's JWKS or discovery document
 //!   ([`keys::remote`]), for tokens from identity providers you do not run.
+//! - `client`: calling other services with client-credentials tokens (`outbound`): a cached
+//!   token source and `AddBearerLayer` for tower clients (hyper-util, tonic).
+//! - `reqwest` (implies `client`): `outbound::BearerMiddleware` for reqwest-middleware 0.4.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
