@@ -125,6 +125,8 @@ impl NamedService for ReportsServer {
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+/// What tonic converts a service's errors into.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 impl tower::Service<http::Request<Body>> for ReportsServer {
     type Response = http::Response<Body>;
@@ -169,10 +171,11 @@ pub(crate) async fn serve(
         .await
 }
 
-/// A client for `reports.Reports`.
+/// A client for `reports.Reports`: over a [`Channel`], or over any service that wraps one (a
+/// tower layer that adds the caller's token, say).
 #[derive(Debug, Clone)]
-pub(crate) struct ReportsClient {
-    grpc: tonic::client::Grpc<Channel>,
+pub(crate) struct ReportsClient<T = Channel> {
+    grpc: tonic::client::Grpc<T>,
 }
 
 impl ReportsClient {
@@ -181,20 +184,33 @@ impl ReportsClient {
         let channel = Endpoint::from_shared(format!("http://{addr}"))?
             .connect()
             .await?;
-        Ok(ReportsClient {
-            grpc: tonic::client::Grpc::new(channel),
-        })
+        Ok(ReportsClient::new(channel))
+    }
+}
+
+impl<T> ReportsClient<T>
+where
+    T: tonic::client::GrpcService<Body>,
+    T::ResponseBody: http_body::Body + Send + 'static,
+    <T::ResponseBody as http_body::Body>::Error: Into<BoxError>,
+{
+    /// A client over `service`: a channel, or a channel behind tower layers.
+    pub(crate) fn new(service: T) -> Self {
+        ReportsClient {
+            grpc: tonic::client::Grpc::new(service),
+        }
     }
 
-    /// Calls `GetReport`; put the token in the request's `authorization` metadata.
+    /// Calls `GetReport`; put the token in the request's `authorization` metadata (or wrap
+    /// the channel in a layer that does).
     pub(crate) async fn get_report(
         &mut self,
         request: impl IntoRequest<GetReportRequest>,
     ) -> Result<tonic::Response<Report>, Status> {
-        self.grpc
-            .ready()
-            .await
-            .map_err(|e| Status::unavailable(format!("the channel is not ready: {e}")))?;
+        self.grpc.ready().await.map_err(|e| {
+            let e: BoxError = e.into();
+            Status::unavailable(format!("the channel is not ready: {e}"))
+        })?;
         self.grpc
             .unary(
                 request.into_request(),

@@ -1,5 +1,5 @@
-//! OAuth 2.0 client credentials for [tower](https://docs.rs/tower): protect routes with JWT bearer tokens, and issue
-//! those tokens.
+//! OAuth 2.0 client credentials for [tower](https://docs.rs/tower): protect routes with JWT bearer tokens, issue
+//! those tokens, and call other services with them.
 //!
 //! # Protect
 //!
@@ -51,6 +51,9 @@
 //! - [`store`]: what the pluggable stores share (their future and error types).
 //! - `issue` and `clients` (feature `issue`): the authorization server, authenticate → policy →
 //!   sign, and the client registry.
+//! - `outbound` (feature `client`): calling other services: `ClientCredentials`, the cached
+//!   token source (early refresh, single flight, retries, renewal after a 401), `TokenSources`,
+//!   `AddBearerLayer` for tower clients and, with feature `reqwest`, `BearerMiddleware`.
 //!
 //! Dependencies point down: `protect` never uses `issue` or `clients`; shared pieces (`jws`,
 //! the `Authorization` / `WWW-Authenticate` codec, the clock) sit below both halves.
@@ -64,6 +67,9 @@
 //!   aws-lc-rs is used.
 //! - `remote-jwks`: keys fetched from an issuer's JWKS or discovery document
 //!   ([`keys::remote`]), for tokens from identity providers you do not run.
+//! - `client` (default): calling other services with client-credentials tokens (`outbound`): a
+//!   cached token source and `AddBearerLayer` for tower clients (hyper-util, tonic).
+//! - `reqwest` (implies `client`): `outbound::BearerMiddleware` for reqwest-middleware 0.4.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

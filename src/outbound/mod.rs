@@ -7,6 +7,10 @@
 //!   fetches once for any number of concurrent callers, retries transient failures and
 //!   renews after a 401.
 //! - [`TokenSources`]: a source per client, scope set and resource, created on first use.
+//! - [`AddBearerLayer`]: a tower layer for outbound clients (hyper-util's client, tonic
+//!   channels) that adds the token to requests for the origins it is meant for, renews a
+//!   refused token and sends the request once more when its [`ReplayBody`] policy allows.
+//! - `BearerMiddleware` (feature `reqwest`): the same for a `reqwest_middleware` client.
 //!
 //! ```no_run
 //! use tower_client_credentials::outbound::{CachedTokenSource, ClientCredentials, TokenSource};
@@ -23,12 +27,24 @@
 //! ```
 
 mod cached;
+mod challenge;
 mod config;
+mod layer;
+mod origin;
+mod replay;
 mod request;
+#[cfg(feature = "reqwest")]
+mod reqwest;
 mod sources;
 mod token;
 
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub use self::reqwest::BearerMiddleware;
 pub use cached::{CachedTokenSource, CachedTokenSourceBuilder};
 pub use config::{ClientConfigError, ClientCredentials, ClientCredentialsBuilder, SecretMethod};
+pub use layer::{AddBearer, AddBearerError, AddBearerFuture, AddBearerLayer};
+pub use origin::InvalidOrigin;
+pub use replay::{NoReplay, ReplayBody, ReplayClone, ReplayEmpty};
 pub use sources::TokenSources;
 pub use token::{AccessToken, InvalidAccessToken, TokenSource, TokenSourceError};

@@ -19,13 +19,14 @@ const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The crate's features and whether this test was compiled with each. A feature missing here is
 /// caught by [`build`], which compares the list with `[features]` in Cargo.toml.
-const FEATURES: [(&str, bool); 6] = [
+const FEATURES: [(&str, bool); 7] = [
     ("axum", cfg!(feature = "axum")),
     ("issue", cfg!(feature = "issue")),
     ("aws-lc-rs", cfg!(feature = "aws-lc-rs")),
     ("rust-crypto", cfg!(feature = "rust-crypto")),
     ("remote-jwks", cfg!(feature = "remote-jwks")),
     ("client", cfg!(feature = "client")),
+    ("reqwest", cfg!(feature = "reqwest")),
 ];
 
 /// How long an example may take to print its first line.
