@@ -886,3 +886,43 @@ mod fetched_keys {
         );
     }
 }
+
+#[tokio::test]
+async fn a_cache_hit_needs_the_identical_token_bytes() {
+    let key = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
+    let validator = Validator::builder()
+        .issuer(ISSUER, KeySource::local(KeyRing::new(key.clone())))
+        .audience(AUDIENCE)
+        .build()
+        .expect("config");
+    let base = serve(app(validator.clone())).await;
+    let t = token(&key, &access_claims("svc", ""));
+    let url = format!("{base}/whoami");
+    assert_eq!(get_bearer(&url, Some(&t)).await.0, 200);
+    assert_eq!(validator.cached_tokens(), 1);
+    // One signature byte changed: not a hit, and a bad signature.
+    let mut tampered = t.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).expect("ascii");
+    assert_eq!(
+        get_bearer(&url, Some(&tampered)).await,
+        (
+            401,
+            invalid_token("the token signature is invalid"),
+            String::new()
+        )
+    );
+    // A prefix and an extension of the cached token are other tokens too.
+    for other in [&t[..t.len() - 1], &format!("{t}A")] {
+        let (status, challenge, _) = get_bearer(&url, Some(other)).await;
+        assert_eq!(status, 401, "{other}");
+        assert!(challenge.expect("challenge").contains("invalid_token"));
+    }
+    // A cached token with a character outside b64token around it is malformed, not a hit.
+    let (status, challenge, _) = get_bearer(&url, Some(&format!("{t}\"x"))).await;
+    assert_eq!(status, 400);
+    assert!(challenge.expect("challenge").contains("invalid_request"));
+    assert_eq!(get_bearer(&url, Some(&t)).await.0, 200);
+    assert_eq!(validator.cached_tokens(), 1);
+}

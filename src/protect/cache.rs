@@ -2,13 +2,14 @@
 //! (layers, extractors, gRPC, direct `verify` calls) shares one result and one place can evict.
 //!
 //! Machine clients reuse one token for minutes, so re-verifying its signature on every request
-//! is wasted work. Entries are keyed by the SHA-256 of the whole token (so only the exact bytes
-//! that were verified can hit), bounded in number, and never outlive the token: a hit re-checks
-//! `exp` (with the validator's leeway) against the clock.
+//! is wasted work. Entries are keyed by the whole token: a lookup hashes it with the cache's
+//! per-instance randomly seeded hasher (foldhash, so nobody outside can aim tokens at one
+//! bucket) and a hit requires the stored token to equal the presented one byte for byte. They
+//! are bounded in number (each holds its token, at most the validator's maximum token size, and
+//! its claims), and never outlive the token: a hit re-checks `exp` (with the validator's leeway)
+//! against the clock.
 
 use std::sync::Arc;
-
-use sha2::{Digest, Sha256};
 
 use crate::claims::Claims;
 
@@ -16,7 +17,7 @@ use crate::claims::Claims;
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 
 pub(crate) struct TokenCache<E> {
-    entries: quick_cache::sync::Cache<[u8; 32], Entry<E>>,
+    entries: quick_cache::sync::Cache<Box<[u8]>, Entry<E>>,
 }
 
 struct Entry<E> {
@@ -34,8 +35,6 @@ impl<E> Clone for Entry<E> {
     }
 }
 
-pub(crate) type CacheKey = [u8; 32];
-
 impl<E> TokenCache<E> {
     pub(crate) fn new(capacity: usize) -> Self {
         TokenCache {
@@ -43,23 +42,21 @@ impl<E> TokenCache<E> {
         }
     }
 
-    pub(crate) fn key(token: &str) -> CacheKey {
-        Sha256::digest(token.as_bytes()).into()
-    }
-
-    /// The cached claims, if the token was verified before and has not expired since.
-    pub(crate) fn get(&self, key: &CacheKey, now: u64) -> Option<Arc<Claims<E>>> {
-        let entry = self.entries.get(key)?;
+    /// The cached claims, if exactly this token was verified before and has not expired since.
+    #[inline]
+    pub(crate) fn get(&self, token: &[u8], now: u64) -> Option<Arc<Claims<E>>> {
+        let entry = self.entries.get(token)?;
         if now < entry.expires_at {
             Some(entry.claims)
         } else {
-            self.entries.remove(key);
+            self.entries.remove(token);
             None
         }
     }
 
-    pub(crate) fn insert(&self, key: CacheKey, claims: Arc<Claims<E>>, expires_at: u64) {
-        self.entries.insert(key, Entry { claims, expires_at });
+    pub(crate) fn insert(&self, token: &str, claims: Arc<Claims<E>>, expires_at: u64) {
+        self.entries
+            .insert(token.as_bytes().into(), Entry { claims, expires_at });
     }
 
     /// Forgets every verified token.

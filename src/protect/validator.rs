@@ -114,6 +114,18 @@ where
         }
     }
 
+    /// The claims of `token` when exactly these bytes were verified before and have not
+    /// expired: the layer's first step, before any syntax check (a cached token passed every
+    /// check when it was verified).
+    #[inline]
+    pub(crate) fn cached(&self, token: &[u8]) -> Option<Arc<Claims<E>>> {
+        let inner = &*self.inner;
+        if token.len() > inner.max_token_bytes {
+            return None;
+        }
+        inner.cache.as_ref()?.get(token, inner.clock.now())
+    }
+
     fn verify_now(&self, token: &str) -> Step<E> {
         let inner = &*self.inner;
         // Bound the work before hashing or decoding anything (DESIGN decision 2).
@@ -121,8 +133,7 @@ where
             return Step::Done(Err(TokenError::TooLarge));
         }
         if let Some(cache) = &inner.cache {
-            let key = TokenCache::<E>::key(token);
-            if let Some(claims) = cache.get(&key, inner.clock.now()) {
+            if let Some(claims) = cache.get(token.as_bytes(), inner.clock.now()) {
                 return Step::Done(Ok(claims));
             }
         }
@@ -216,7 +227,7 @@ where
         let claims = Arc::new(rules.claims::<E>(payload)?);
         if let Some(cache) = &self.inner.cache {
             let expires_at = window.expires_at(claims.exp);
-            cache.insert(TokenCache::<E>::key(token), claims.clone(), expires_at);
+            cache.insert(token, claims.clone(), expires_at);
         }
         Ok(claims)
     }
