@@ -132,10 +132,10 @@ where
         if token.len() > inner.max_token_bytes {
             return Step::Done(Err(TokenError::TooLarge));
         }
-        if let Some(cache) = &inner.cache {
-            if let Some(claims) = cache.get(token.as_bytes(), inner.clock.now()) {
-                return Step::Done(Ok(claims));
-            }
+        if let Some(cache) = &inner.cache
+            && let Some(claims) = cache.get(token.as_bytes(), inner.clock.now())
+        {
+            return Step::Done(Ok(claims));
         }
         let (jws, payload, issuer) = match self.parse(token) {
             Ok(parsed) => parsed,
