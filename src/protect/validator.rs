@@ -48,7 +48,7 @@ use crate::time::Clock;
 /// [`ValidatorBuilder::claims`](super::ValidatorBuilder::claims)).
 ///
 /// Verified tokens are remembered (up to [`DEFAULT_CACHE_CAPACITY`](super::DEFAULT_CACHE_CAPACITY), keyed by the token's
-/// SHA-256, never past `exp` plus leeway), so a client that reuses its token pays for the
+/// exact bytes, never past `exp` plus leeway), so a client that reuses its token pays for the
 /// signature check once. Clones share the cache: give the same validator to every layer,
 /// extractor and gRPC service that should share it.
 ///
