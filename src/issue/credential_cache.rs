@@ -37,7 +37,7 @@ pub const MAX_CREDENTIAL_CACHE_TTL: Duration = Duration::from_secs(60 * 60);
 ///
 /// - Only successes are remembered, and only for Argon2id secrets (SHA-256 ones are cheap).
 /// - A changed record never hits: a rotated secret, a disabled or a removed client is cut off
-///   at its next grant. Other changes a store learns of (another instance rotated a secret
+///   at its next grant, and the entry is dropped then. Other changes a store learns of (another instance rotated a secret
 ///   that this one still reads from a stale replica) reach the cache through
 ///   [`TokenIssuer::forget_credentials`](super::TokenIssuer::forget_credentials) and
 ///   [`TokenIssuer::forget_all_credentials`](super::TokenIssuer::forget_all_credentials).
@@ -280,10 +280,20 @@ impl VerifiedSecrets {
             expires_at: 0,
         };
         let entry = found.as_ref().unwrap_or(&none);
+        let same_record = entry.fingerprint[..].ct_eq(&verified.fingerprint[..]);
         let hit = Choice::from(u8::from(found.is_some()))
             & entry.tag[..].ct_eq(&verified.tag[..])
-            & entry.fingerprint[..].ct_eq(&verified.fingerprint[..])
+            & same_record
             & Choice::from(u8::from(now < entry.expires_at));
+        if found.is_some() && !bool::from(same_record) {
+            // The record changed (secret rotated, client disabled or removed): the entry dies,
+            // unless a success against the new record replaced it meanwhile. This depends on
+            // the record only, never on the presented secret.
+            let stale = entry.fingerprint;
+            memory
+                .entries
+                .remove_if(client_id, |e| e.fingerprint[..].ct_eq(&stale[..]).into());
+        }
         if hit.into() {
             self.hits.fetch_add(1, Ordering::Relaxed);
             Lookup::Hit

@@ -74,9 +74,22 @@ fn a_rotated_secret_or_a_disabled_client_misses() {
     let rehashed = ClientSecret::hash_password("pw").unwrap();
     assert!(!hits(&secrets, "a", &rehashed, b"pw"));
     assert!(!hits(&secrets, "a", &ClientSecret::dummy(), b"pw"));
+    // A changed record also drops the entry: the record as it was no longer hits either.
+    assert_eq!(secrets.stats().entries, 0);
+    assert!(!hits(&secrets, "a", &argon2id(), b"pw"));
+    check_and_remember(&secrets, "a", b"pw");
     let disabled = secrets.look_up("a", &argon2id(), false, b"pw");
     assert!(matches!(disabled, Lookup::Miss(Some(_))));
-    // The record as it was still hits: a changed record misses, it does not evict.
+    assert!(!hits(&secrets, "a", &argon2id(), b"pw"));
+}
+
+#[test]
+fn a_wrong_secret_leaves_the_entry_for_the_right_one() {
+    let (secrets, _) = cache(10);
+    check_and_remember(&secrets, "a", b"pw");
+    for _ in 0..3 {
+        assert!(!hits(&secrets, "a", &argon2id(), b"guess"));
+    }
     assert!(hits(&secrets, "a", &argon2id(), b"pw"));
 }
 
