@@ -36,11 +36,13 @@ pub const MAX_CREDENTIAL_CACHE_TTL: Duration = Duration::from_secs(60 * 60);
 /// the store for every grant anyway) still has the same fingerprint, skips Argon2id.
 ///
 /// - Only successes are remembered, and only for Argon2id secrets (SHA-256 ones are cheap).
-/// - A changed record never hits: a rotated secret, a disabled or a removed client is cut off
-///   at its next grant, and the entry is dropped then. Other changes a store learns of (another instance rotated a secret
-///   that this one still reads from a stale replica) reach the cache through
+/// - A hit is only ever the answer Argon2id would give for the record the store returns now:
+///   a rotated secret, a disabled or a removed client never hits (in this process or any
+///   other: each compares with the record its store returns), and its entry is dropped at
+///   that grant. The cache adds no staleness of its own.
 ///   [`TokenIssuer::forget_credentials`](super::TokenIssuer::forget_credentials) and
-///   [`TokenIssuer::forget_all_credentials`](super::TokenIssuer::forget_all_credentials).
+///   [`TokenIssuer::forget_all_credentials`](super::TokenIssuer::forget_all_credentials) drop
+///   entries at once, for a store's change notifications.
 /// - A wrong secret, an unknown client id and a miss take the path they took without the cache,
 ///   plus one HMAC, one fingerprint and one probe that every Argon2id check pays alike: the
 ///   cache tells no one whether a client id exists (DESIGN.md decision 5). Failures still count
@@ -48,6 +50,10 @@ pub const MAX_CREDENTIAL_CACHE_TTL: Duration = Duration::from_secs(60 * 60);
 /// - Entries live at most the TTL (default 5 min, at most [`MAX_CREDENTIAL_CACHE_TTL`]), in a
 ///   bounded cache (default [`DEFAULT_CREDENTIAL_CACHE_CAPACITY`] clients). The cache never
 ///   holds a secret, only its keyed hash, zeroed when dropped; `Debug` shows counts only.
+/// - The trade-off: someone who can read the process's memory finds the key and the keyed
+///   hashes together, and can test guesses at a cached client's secret at HMAC speed instead
+///   of Argon2id speed, for as long as the entry lives (see SECURITY.md). Turn the cache off
+///   with [`CredentialCache::disabled`] where that matters more than throughput.
 ///
 /// ```
 /// use std::time::Duration;

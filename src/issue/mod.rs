@@ -130,16 +130,21 @@ impl TokenIssuer {
         &self.inner.keys
     }
 
-    /// Forgets the verified secret remembered for `client_id` (see [`CredentialCache`]): its
-    /// next grant pays Argon2id again. Call it when the client store reports a change to the
-    /// client that this process may not see in the record yet (a secret rotated or a client
-    /// disabled through another instance, behind a store cache). Changes the record shows
-    /// need no call: a cached secret only counts for the very record it was verified against.
+    /// Forgets the verified secret remembered for `client_id` (see [`CredentialCache`]), so
+    /// that its next grant pays Argon2id again and no keyed hash of its secret stays in memory.
+    ///
+    /// Correctness never needs it: a remembered secret only counts for the very record it
+    /// verified against, and every grant compares it with the record the store returns then,
+    /// so a rotated secret or a disabled or removed client is refused at its next grant
+    /// anyway. Call it when the store reports a change (a hook for change notifications from a
+    /// shared store) or after a suspected leak, to drop the entry now rather than at that
+    /// next grant or when it expires.
     pub fn forget_credentials(&self, client_id: &str) {
         self.inner.credentials.forget(client_id);
     }
 
-    /// Forgets every remembered verified secret (see [`TokenIssuer::forget_credentials`]).
+    /// Forgets every remembered verified secret (see [`TokenIssuer::forget_credentials`]):
+    /// for a store that reloaded wholesale, or a suspected memory disclosure.
     pub fn forget_all_credentials(&self) {
         self.inner.credentials.forget_all();
     }
