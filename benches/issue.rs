@@ -6,7 +6,10 @@
 //!
 //! The EdDSA group also times an unknown client, and the Argon2id group a wrong secret and an
 //! unknown client: DESIGN decision 5 wants them to cost the same as a wrong secret. The
-//! Argon2id group runs with the credential cache off, so every grant hashes.
+//! Argon2id group runs with the credential cache off, so every grant hashes, then times the
+//! two refusals again with the cache on and the client's secret cached (they must still cost
+//! an Argon2id check each). The throttle is off throughout, so refusals are checked, not
+//! throttled.
 //!
 //! `issue/EdDSA/cached` puts a repeated grant of an Argon2id client (the credential cache on,
 //! as by default: after the first grant, none hashes) next to the SHA-256 grant, in [`ROUNDS`]
@@ -30,6 +33,7 @@ use serde::Serialize;
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
 use tower_client_credentials::clients::{Client, ClientSecret, MemoryClientStore};
+use tower_client_credentials::issue::throttle::{MemoryAuthThrottle, ThrottleLimits};
 use tower_client_credentials::issue::{
     ClientAuth, ClientCredentialsTokenService, CredentialCache, TokenIssuer, TokenRequest,
 };
@@ -83,10 +87,16 @@ impl Grant {
             .audiences([AUD])
             .build()
             .expect("client");
+        // Refusals are timed as checks, not throttled (10 failures lock an id for a minute).
+        let limits = ThrottleLimits::default()
+            .with_client_failures(0)
+            .with_peer_failures(0);
+        let unthrottled = MemoryAuthThrottle::new(limits);
         let issuer = TokenIssuer::builder()
             .issuer(ISS)
             .keys(KeyRing::new(key))
             .clients(MemoryClientStore::new().with_client(client))
+            .throttle(unthrottled)
             .credential_cache(cache)
             .build()
             .expect("issuer");
@@ -207,17 +217,26 @@ fn bench_issue(c: &mut Criterion) {
     group.bench_function("unknown client", |b| {
         b.to_async(&rt).iter(|| grant.refuse("nobody", PASSWORD))
     });
+    // The same refusals with the cache on and the client's secret cached: still Argon2id.
+    let cached = Grant::new(key.clone(), stored, PASSWORD.to_owned());
+    rt.block_on(cached.issue());
+    group.bench_function("wrong secret, cache on, client cached", |b| {
+        b.to_async(&rt)
+            .iter(|| cached.refuse(CLIENT, "correct horse battery stable"))
+    });
+    group.bench_function("unknown client, cache on", |b| {
+        b.to_async(&rt).iter(|| cached.refuse("nobody", PASSWORD))
+    });
     group.finish();
 
-    bench_cached(c, &rt, key, stored);
+    bench_cached(c, &rt, key, cached);
 }
 
 /// A repeated grant of an Argon2id client, served from the credential cache, against the
 /// SHA-256 grant: interleaved criterion rounds, then a paired comparison.
-fn bench_cached(c: &mut Criterion, rt: &Runtime, key: SigningKey, stored: ClientSecret) {
-    let sha256 = sha256_grant(key.clone());
-    let cached = Grant::new(key, stored, PASSWORD.to_owned());
-    rt.block_on(cached.issue()); // the one grant that hashes
+fn bench_cached(c: &mut Criterion, rt: &Runtime, key: SigningKey, cached: Grant) {
+    let sha256 = sha256_grant(key);
+    rt.block_on(cached.issue()); // hashes only if the entry expired since
     let mut group = c.benchmark_group("issue/EdDSA/cached");
     group.throughput(Throughput::Elements(1));
     for round in 1..=ROUNDS {
