@@ -15,8 +15,8 @@ use common::issue::{FORM, Reply, basic, http, serve_with_connect_info};
 use tower_client_credentials::clients::{Client, ClientSecret, ClientStore, MemoryClientStore};
 use tower_client_credentials::issue::throttle::{MemoryAuthThrottle, ThrottleLimits};
 use tower_client_credentials::issue::{
-    ClientCredentialsTokenService, CredentialCache, CredentialCacheStats, IssuerConfigError,
-    TokenIssuer,
+    ClientCredentialsTokenService, CredentialCache, CredentialCacheStats, HashingLimit,
+    IssuerConfigError, TokenIssuer,
 };
 use tower_client_credentials::keys::{Algorithm, KeyRing, SigningKey};
 use tower_client_credentials::store::{StoreError, StoreFuture};
@@ -91,6 +91,14 @@ async fn endpoint() -> Endpoint {
 }
 
 async fn endpoint_with(cache: CredentialCache, limits: ThrottleLimits) -> Endpoint {
+    endpoint_hashing_with(cache, limits, HashingLimit::default()).await
+}
+
+async fn endpoint_hashing_with(
+    cache: CredentialCache,
+    limits: ThrottleLimits,
+    hashing: HashingLimit,
+) -> Endpoint {
     let time = ManualClock::new(NOW);
     let (plain, stored) = ClientSecret::generate();
     let store = SharedStore(Arc::new(RwLock::new(
@@ -108,6 +116,7 @@ async fn endpoint_with(cache: CredentialCache, limits: ThrottleLimits) -> Endpoi
         .clock(time.clock())
         .throttle(MemoryAuthThrottle::new(limits).with_clock(time.clock()))
         .credential_cache(cache)
+        .hashing_limit(hashing)
         .build()
         .expect("issuer");
     let app = Router::new().route_service(
@@ -229,6 +238,26 @@ async fn a_cache_hit_clears_the_client_id_count_like_any_success() {
         assert_eq!(e.grant(OPERATOR, PASSWORD).await.status, 200, "{round}");
     }
     assert_eq!(e.checks(), (7, 3));
+}
+
+#[tokio::test]
+async fn a_cached_secret_needs_no_hashing_permit() {
+    let hashing = HashingLimit::new(1).with_wait(Duration::ZERO);
+    let cache = CredentialCache::default();
+    let e = endpoint_hashing_with(cache, ThrottleLimits::default(), hashing.clone()).await;
+    assert_eq!(e.grant(OPERATOR, PASSWORD).await.status, 200);
+    let _held = hashing.acquire().await.expect("the only permit");
+    assert_eq!(e.grant(OPERATOR, PASSWORD).await.status, 200);
+    // Anything that must hash waits for the permit: busy.
+    let busy = Reply::error(
+        503,
+        "temporarily_unavailable",
+        "the server is busy, retry later",
+    )
+    .with_header("retry-after", "1");
+    assert_eq!(e.grant(AUDITOR, PASSWORD).await, busy);
+    assert_eq!(e.grant(OPERATOR, "guess").await, busy);
+    assert_eq!(e.checks(), (3, 1));
 }
 
 #[tokio::test]

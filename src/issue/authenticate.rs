@@ -163,19 +163,19 @@ async fn verify(
             remember: None,
         });
     }
-    let verified =
-        match inner
-            .credentials
-            .look_up(client_id, &stored, enabled, presented.as_bytes())
-        {
-            Lookup::Hit => {
-                return Ok(Checked {
-                    matches: true,
-                    remember: None,
-                });
-            }
-            Lookup::Miss(verified) => verified,
-        };
+    let lookup = inner
+        .credentials
+        .look_up(client_id, &stored, enabled, presented.as_bytes());
+    let verified = match lookup {
+        // A hit needs no hashing permit: a remembered secret is never answered 503.
+        Lookup::Hit => {
+            return Ok(Checked {
+                matches: true,
+                remember: None,
+            });
+        }
+        Lookup::Miss(verified) => verified,
+    };
     let Some(permit) = inner.hashing.acquire().await else {
         tracing::debug!("no hashing permit came free in time");
         return Err(OAuthError::new(
