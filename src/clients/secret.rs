@@ -206,6 +206,16 @@ impl ClientSecret {
     pub fn is_expensive(&self) -> bool {
         matches!(self.0, Stored::Argon2id(_))
     }
+
+    /// What tells this stored secret from any other, without allocating: its kind and its
+    /// digest or PHC string. The credential cache fingerprints it, so that a cached success
+    /// never outlives the record it was verified against.
+    pub(crate) fn identity(&self) -> (u8, &[u8]) {
+        match &self.0 {
+            Stored::Sha256(digest) => (1, digest),
+            Stored::Argon2id(phc) => (2, phc.as_bytes()),
+        }
+    }
 }
 
 fn check_argon2id(phc: &str) -> Result<(), SecretError> {

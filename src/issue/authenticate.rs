@@ -7,8 +7,10 @@
 //! and about the same time, as a wrong secret (DESIGN.md decision 5).
 //!
 //! Around that: the [throttle](super::throttle) refuses attempts after too many failures
-//! (RFC 6749 §2.3.1) before any secret is checked, and the [`HashingLimit`](super::HashingLimit)
-//! bounds the Argon2id verifications running at once.
+//! (RFC 6749 §2.3.1) before any secret is checked, the
+//! [credential cache](super::CredentialCache) answers an Argon2id secret that verified against
+//! the same record minutes ago, and the [`HashingLimit`](super::HashingLimit) bounds the
+//! Argon2id verifications running at once.
 
 use std::net::IpAddr;
 
@@ -16,6 +18,7 @@ use zeroize::Zeroizing;
 
 use super::Inner;
 use super::assertion::{ASSERTION_LEEWAY_SECS, Assertion, AssertionError};
+use super::credential_cache::{Lookup, Verified};
 use super::request::ClientAuth;
 use super::throttle::{Admission, Attempt};
 use crate::clients::{AuthMethod, Client, ClientSecret};
@@ -110,13 +113,22 @@ async fn check_secret(
 ) -> Result<Client, OAuthError> {
     let client = find(inner, client_id).await?;
     // Unknown ids and clients without a secret still verify, against the dummy.
-    let (stored, usable) = match client.as_ref().and_then(|c| Some((c, c.secret()?))) {
-        Some((client, secret)) => (secret.clone(), client.is_enabled() && client.allows(method)),
-        None => (inner.clients.dummy_secret(), false),
+    let (stored, enabled, usable) = match client.as_ref().and_then(|c| Some((c, c.secret()?))) {
+        Some((client, secret)) => (
+            secret.clone(),
+            client.is_enabled(),
+            client.is_enabled() && client.allows(method),
+        ),
+        None => (inner.clients.dummy_secret(), false, false),
     };
-    let matches = verify(inner, stored, presented).await?;
+    let checked = verify(inner, client_id, stored, enabled, presented).await?;
     match client {
-        Some(client) if matches && usable => Ok(client),
+        Some(client) if checked.matches && usable => {
+            if let Some(verified) = checked.remember {
+                inner.credentials.remember(client.id(), verified);
+            }
+            Ok(client)
+        }
         _ => {
             tracing::debug!(
                 client_id,
@@ -128,16 +140,42 @@ async fn check_secret(
     }
 }
 
-/// Whether `presented` matches `stored`. An Argon2id check waits for a hashing permit; with
-/// none free in time, the answer is 503 without hashing.
+/// Whether the secret matched, and what to remember if the client gets its token.
+struct Checked {
+    matches: bool,
+    remember: Option<Verified>,
+}
+
+/// Whether `presented` matches `stored`. An Argon2id check first asks the credential cache
+/// (the same work for every id, known or not), then waits for a hashing permit; with none free
+/// in time, the answer is 503 without hashing.
 async fn verify(
     inner: &Inner,
+    client_id: &str,
     stored: ClientSecret,
+    enabled: bool,
     presented: Zeroizing<String>,
-) -> Result<bool, OAuthError> {
+) -> Result<Checked, OAuthError> {
     if !stored.is_expensive() {
-        return Ok(stored.verify(presented.as_bytes()));
+        let matches = stored.verify(presented.as_bytes());
+        return Ok(Checked {
+            matches,
+            remember: None,
+        });
     }
+    let lookup = inner
+        .credentials
+        .look_up(client_id, &stored, enabled, presented.as_bytes());
+    let verified = match lookup {
+        // A hit needs no hashing permit: a remembered secret is never answered 503.
+        Lookup::Hit => {
+            return Ok(Checked {
+                matches: true,
+                remember: None,
+            });
+        }
+        Lookup::Miss(verified) => verified,
+    };
     let Some(permit) = inner.hashing.acquire().await else {
         tracing::debug!("no hashing permit came free in time");
         return Err(OAuthError::new(
@@ -148,12 +186,16 @@ async fn verify(
     };
     // Argon2id takes milliseconds of CPU: keep it off the async workers. The permit goes with
     // the hash, so a request dropped mid-hash does not free it before the memory is.
-    Ok(tokio::task::spawn_blocking(move || {
+    let matches = tokio::task::spawn_blocking(move || {
         let mut permit = permit;
         stored.verify_in(presented.as_bytes(), permit.memory())
     })
     .await
-    .unwrap_or(false))
+    .unwrap_or(false);
+    Ok(Checked {
+        matches,
+        remember: verified.filter(|_| matches),
+    })
 }
 
 async fn check_assertion(

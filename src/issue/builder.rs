@@ -4,10 +4,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::credential_cache::VerifiedSecrets;
 use super::policy::Lifetimes;
 use super::throttle::{AuthThrottle, MemoryAuthThrottle, TrustedProxies};
 use super::{
-    DEFAULT_MAX_TTL, DEFAULT_TTL, HashingLimit, Inner, MemoryReplayGuard, ReplayGuard, TokenIssuer,
+    CredentialCache, DEFAULT_MAX_TTL, DEFAULT_TTL, HashingLimit, Inner, MemoryReplayGuard,
+    ReplayGuard, TokenIssuer,
 };
 use crate::clients::ClientStore;
 use crate::keys::KeyRing;
@@ -39,6 +41,11 @@ pub enum IssuerConfigError {
     /// A [`HashingLimit`] of zero: no Argon2id secret could ever be checked.
     #[error("the hashing limit must allow at least one verification at a time")]
     NoHashingCapacity,
+    /// A [`CredentialCache`] with a capacity of zero, or a TTL under 1 s or over
+    /// [`MAX_CREDENTIAL_CACHE_TTL`](super::MAX_CREDENTIAL_CACHE_TTL) (1 h). Turn the cache off
+    /// with [`CredentialCache::disabled`].
+    #[error("the credential cache needs a capacity of at least 1 and a TTL from 1 s to 1 h")]
+    BadCredentialCache,
 }
 
 /// Builds a [`TokenIssuer`].
@@ -52,6 +59,7 @@ pub struct TokenIssuerBuilder {
     replay: Option<Arc<dyn ReplayGuard>>,
     throttle: Option<Arc<dyn AuthThrottle>>,
     hashing: Option<HashingLimit>,
+    credential_cache: CredentialCache,
     proxies: TrustedProxies,
     default_ttl: Duration,
     max_ttl: Duration,
@@ -72,6 +80,7 @@ impl TokenIssuer {
             replay: None,
             throttle: None,
             hashing: None,
+            credential_cache: CredentialCache::default(),
             proxies: TrustedProxies::none(),
             default_ttl: DEFAULT_TTL,
             max_ttl: DEFAULT_MAX_TTL,
@@ -142,6 +151,15 @@ impl TokenIssuerBuilder {
     /// the process as a whole.
     pub fn hashing_limit(mut self, limit: HashingLimit) -> Self {
         self.hashing = Some(limit);
+        self
+    }
+
+    /// How many verified Argon2id secrets are remembered, and for how long (default
+    /// [`CredentialCache::default`]: 10 000 clients, 5 min each); [`CredentialCache::disabled`]
+    /// makes every grant hash. Entries run on the builder's [clock](Self::clock). See
+    /// [`CredentialCache`] for what is kept and when it is dropped.
+    pub fn credential_cache(mut self, cache: CredentialCache) -> Self {
+        self.credential_cache = cache;
         self
     }
 
@@ -218,6 +236,10 @@ impl TokenIssuerBuilder {
         if hashing.concurrency() == 0 {
             return Err(IssuerConfigError::NoHashingCapacity);
         }
+        if !self.credential_cache.is_valid() {
+            return Err(IssuerConfigError::BadCredentialCache);
+        }
+        let credentials = VerifiedSecrets::new(self.credential_cache, self.clock.clone());
         Ok(TokenIssuer {
             inner: Arc::new(Inner {
                 issuer,
@@ -232,6 +254,7 @@ impl TokenIssuerBuilder {
                     Arc::new(MemoryAuthThrottle::default().with_clock(self.clock.clone()))
                 }),
                 hashing,
+                credentials,
                 proxies: self.proxies,
                 lifetimes: Lifetimes {
                     default: self.default_ttl,

@@ -10,6 +10,7 @@
 //! | defence | default | setting |
 //! |---|---|---|
 //! | Argon2id verifications at once | one per core, a request waits ≤ 1 s, then 503 + `Retry-After` | [`TokenIssuerBuilder::hashing_limit`] |
+//! | Argon2id secrets that verified, remembered (keyed hash only) | 10 000 clients, 5 min each | [`TokenIssuerBuilder::credential_cache`] |
 //! | failed authentications per client id | 10 a minute, then 429 + `Retry-After` | [`TokenIssuerBuilder::throttle`] |
 //! | failed authentications per peer address | 100 a minute (needs axum's `ConnectInfo`) | [`TokenIssuerBuilder::throttle`] |
 //! | forwarded headers | ignored | [`TokenIssuerBuilder::trusted_proxies`] |
@@ -45,6 +46,7 @@
 mod assertion;
 mod authenticate;
 mod builder;
+mod credential_cache;
 mod discovery;
 mod hashing;
 mod policy;
@@ -67,6 +69,10 @@ pub use assertion::{
     MAX_ASSERTION_JTI_BYTES, MAX_ASSERTION_LIFETIME_SECS, MemoryReplayGuard, ReplayGuard,
 };
 pub use builder::{IssuerConfigError, TokenIssuerBuilder};
+pub use credential_cache::{
+    CredentialCache, CredentialCacheStats, DEFAULT_CREDENTIAL_CACHE_CAPACITY,
+    DEFAULT_CREDENTIAL_CACHE_TTL, MAX_CREDENTIAL_CACHE_TTL,
+};
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use discovery::discovery_routes;
@@ -95,6 +101,7 @@ struct Inner {
     replay: Arc<dyn ReplayGuard>,
     throttle: Arc<dyn throttle::AuthThrottle>,
     hashing: HashingLimit,
+    credentials: credential_cache::VerifiedSecrets,
     proxies: throttle::TrustedProxies,
     lifetimes: policy::Lifetimes,
     clock: Clock,
@@ -121,6 +128,32 @@ impl TokenIssuer {
     /// The key ring tokens are signed with.
     pub fn keys(&self) -> &KeyRing {
         &self.inner.keys
+    }
+
+    /// Forgets the verified secret remembered for `client_id` (see [`CredentialCache`]), so
+    /// that its next grant pays Argon2id again and no keyed hash of its secret stays in memory.
+    ///
+    /// Correctness never needs it: a remembered secret only counts for the very record it
+    /// verified against, and every grant compares it with the record the store returns then,
+    /// so a rotated secret or a disabled or removed client is refused at its next grant
+    /// anyway. Call it when the store reports a change (a hook for change notifications from a
+    /// shared store) or after a suspected leak, to drop the entry now rather than at that
+    /// next grant or when it expires.
+    pub fn forget_credentials(&self, client_id: &str) {
+        self.inner.credentials.forget(client_id);
+    }
+
+    /// Forgets every remembered verified secret (see [`TokenIssuer::forget_credentials`]):
+    /// for a store that reloaded wholesale, or a suspected memory disclosure.
+    pub fn forget_all_credentials(&self) {
+        self.inner.credentials.forget_all();
+    }
+
+    /// How the credential cache is doing: hits (Argon2id checks answered without hashing),
+    /// misses (Argon2id checks that hashed, wrong secrets and unknown ids included), entries
+    /// and capacity.
+    pub fn credential_cache_stats(&self) -> CredentialCacheStats {
+        self.inner.credentials.stats()
     }
 
     /// Handles one token request in three steps: authenticate the client, decide what it gets
@@ -171,6 +204,7 @@ impl fmt::Debug for TokenIssuer {
             .field("default_ttl", &self.inner.lifetimes.default)
             .field("max_ttl", &self.inner.lifetimes.max)
             .field("hashing", &self.inner.hashing)
+            .field("credential_cache", &self.inner.credentials)
             .field("trusted_proxies", &self.inner.proxies.addresses())
             .field("clock", &self.inner.clock)
             .finish_non_exhaustive()
