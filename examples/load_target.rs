@@ -124,7 +124,13 @@ fn probes(key: &SigningKey) -> Result<Vec<(&'static str, String)>, Box<dyn Error
         ("valid", valid.clone()),
         ("no token", String::new()),
         ("not a JWT", "not-a-jwt".to_owned()),
-        ("signature not base64url", format!("{head}.{payload}.!!!!")),
+        // `+` and `/` are token68 characters (RFC 6750 §2.1) but not base64url ones: the
+        // header is well-formed, the JWS is not. `!` is not token68: the header is malformed.
+        (
+            "signature not base64url",
+            format!("{head}.{payload}.ab+/cd+/"),
+        ),
+        ("not token68 (a '!')", format!("{head}.{payload}.!!!!")),
         ("alg none", format!("{none_header}.{payload}.")),
         (
             "signed by another key",
