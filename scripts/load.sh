@@ -141,28 +141,31 @@ start_peer axum-jwt-auth $((BASE_PORT + 3)) axum8-peers PEER=axum-jwt-auth
 start_peer oauth-resource-server $((BASE_PORT + 4)) axum8-peers PEER=oauth-resource-server
 
 # --- rows ----------------------------------------------------------------------------------
-# rows.tsv: id, group, baseline id, in the chart (1/0), label; then the wrk arguments.
+# rows.tsv: id, group, baseline id, chart label ("-": not in the chart), label; the wrk
+# arguments stay here.
 ROWS=()
 declare -A URL=() MODE=() FILE=() OFFSET=()
 printf 'id\tgroup\tbaseline\tchart\tlabel\n' >"$OUT/rows.tsv"
-row() { # ID GROUP BASELINE CHART URL MODE FILE LABEL
+row() { # ID GROUP BASELINE CHART-LABEL URL MODE FILE LABEL
   ROWS+=("$1")
   URL[$1]=$5 MODE[$1]=$6 FILE[$1]=$7 OFFSET[$1]=0
   printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$8" >>"$OUT/rows.tsv"
 }
 target="http://$HOST:$RESOURCE"
-row noauth resource noauth 1 "$target/noauth" get - "no auth"
-row static resource noauth 1 "$target/static" bearer "$OUT/$peer_alg.token" \
+row noauth resource noauth "no auth" "$target/noauth" get - "no auth"
+row static resource noauth "tower-http static bearer (the ceiling)" "$target/static" bearer \
+  "$OUT/$peer_alg.token" \
   "tower-http ValidateRequestHeaderLayer::bearer (static string compare: the ceiling)"
 for alg in eddsa es256; do
   name=$([ "$alg" = eddsa ] && echo EdDSA || echo ES256)
-  chart=$([ "$alg" = "$peer_alg" ] && echo 1 || echo 0)
-  row "$alg-1" resource noauth "$chart" "$target/$alg/auth" bearer "$OUT/$alg.token" \
-    "BearerAuthLayer, cache on, one token reused ($name)"
-  row "$alg-10k" resource noauth "$chart" "$target/$alg/auth" bearer "$OUT/$alg.tokens" \
-    "BearerAuthLayer, cache on, 10 000 tokens in turn ($name)"
-  row "$alg-uncached" resource noauth "$chart" "$target/$alg/auth-uncached" bearer \
-    "$OUT/$alg.token" "BearerAuthLayer, cache off ($name)"
+  on=$([ "$alg" = "$peer_alg" ] && echo 1 || echo 0)
+  chart() { if [ "$on" = 1 ]; then echo "this crate, $1"; else echo -; fi; }
+  row "$alg-1" resource noauth "$(chart "cache on, one token")" "$target/$alg/auth" bearer \
+    "$OUT/$alg.token" "BearerAuthLayer, cache on, one token reused ($name)"
+  row "$alg-10k" resource noauth "$(chart "cache on, 10 000 tokens")" "$target/$alg/auth" \
+    bearer "$OUT/$alg.tokens" "BearerAuthLayer, cache on, 10 000 tokens in turn ($name)"
+  row "$alg-uncached" resource noauth "$(chart "cache off")" "$target/$alg/auth-uncached" \
+    bearer "$OUT/$alg.token" "BearerAuthLayer, cache off ($name)"
 done
 declare -A PEER_LABEL=(
   [jwt-authorizer]="jwt-authorizer 0.15 (axum 0.7, jsonwebtoken 9 + ring)"
@@ -171,20 +174,20 @@ declare -A PEER_LABEL=(
 )
 for peer in jwt-authorizer axum-jwt-auth oauth-resource-server; do
   [ -n "${PEER_PORT[$peer]:-}" ] || continue
-  row "$peer" peer noauth 1 "http://$HOST:${PEER_PORT[$peer]}/auth" bearer \
-    "$OUT/$peer_alg.token" "${PEER_LABEL[$peer]}, one token reused ($PEER_ALG)"
+  row "$peer" peer noauth "${PEER_LABEL[$peer]%% (*}" "http://$HOST:${PEER_PORT[$peer]}/auth" \
+    bearer "$OUT/$peer_alg.token" "${PEER_LABEL[$peer]}, one token reused ($PEER_ALG)"
 done
 if [ -n "${PEER_PORT[jwt-authorizer]:-}" ]; then
-  row noauth-axum07 peer noauth 0 "http://$HOST:${PEER_PORT[jwt-authorizer]}/noauth" get - \
+  row noauth-axum07 peer noauth - "http://$HOST:${PEER_PORT[jwt-authorizer]}/noauth" get - \
     "no auth on axum 0.7 (the jwt-authorizer target's /noauth)"
 fi
 grants="http://$HOST:$ISSUER_PORT"
-row healthz token healthz 0 "$grants/healthz" get - "token server: GET /healthz"
-row grant-sha token healthz 0 "$grants/oauth2/token" basic "$OUT/issuer-sha.auth" \
+row healthz token healthz - "$grants/healthz" get - "token server: GET /healthz"
+row grant-sha token healthz - "$grants/oauth2/token" basic "$OUT/issuer-sha.auth" \
   "grant, generated secret (SHA-256)"
-row grant-argon-first token healthz 0 "$grants/oauth2/token" basic \
+row grant-argon-first token healthz - "$grants/oauth2/token" basic \
   "$OUT/issuer-argon-first.auth" "grant, Argon2id secret, first grant (a new client id each time)"
-row grant-argon-repeat token healthz 0 "$grants/oauth2/token" basic "$OUT/issuer-argon.auth" \
+row grant-argon-repeat token healthz - "$grants/oauth2/token" basic "$OUT/issuer-argon.auth" \
   "grant, Argon2id secret, the same client repeating"
 
 # --- probes: what each target answers to tokens that are wrong in one way ------------------
@@ -261,7 +264,7 @@ if [ "$FLOOD" -gt 0 ]; then
 fi
 say "demo idle memory: cargo run --release --example server"
 demo_port=$((BASE_PORT + 6))
-ADDR="$HOST:$demo_port" "$BIN/server" >"$OUT/demo.stdout" 2>"$OUT/demo.stderr" &
+env -u CLIENTS_FILE -u ISSUER -u SIGNING_KEY_FILE -u TRUSTED_ISSUERS ADDR="$HOST:$demo_port" "$BIN/server" >"$OUT/demo.stdout" 2>"$OUT/demo.stderr" &
 demo_pid=$!
 pids+=("$demo_pid")
 for _ in $(seq 300); do
@@ -285,6 +288,8 @@ mem load_target_hwm_kib "$(rss_kib "$target_pid" VmHWM)"
   printf 'memory\t%s\n' "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
   printf 'wrk\t-t%s -c%s, %s rounds of %s per row (after %s warm-up)\n' "$THREADS" \
     "$CONNECTIONS" "$ROUNDS" "$DURATION" "$WARMUP"
+  printf 'rounds\t%s\n' "$ROUNDS"
+  printf 'duration\t%s\n' "$DURATION"
   printf 'peer_alg\t%s\n' "$PEER_ALG"
   printf 'flood\t%s\n' "$FLOOD"
 } >"$OUT/meta.tsv"

@@ -9,10 +9,10 @@ import csv
 import sys
 from xml.sax.saxutils import escape
 
-LABEL_WIDTH = 470
-BAR_WIDTH = 380
+LABEL_WIDTH = 290
+BAR_WIDTH = 420
 ROW_HEIGHT = 26
-TOP = 58
+TOP = 70
 BOTTOM = 44
 WIDTH = LABEL_WIDTH + BAR_WIDTH + 70
 
@@ -20,7 +20,7 @@ WIDTH = LABEL_WIDTH + BAR_WIDTH + 70
 def main(results_path, meta_path, svg_path):
     with open(results_path, newline="") as f:
         rows = [r for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-                if r["chart"] == "1"]
+                if r["chart"] != "-"]
     meta = {}
     with open(meta_path) as f:
         for line in f:
@@ -34,11 +34,14 @@ def main(results_path, meta_path, svg_path):
         f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">',
         f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
         f'<text x="10" y="20" font-size="14" font-weight="bold">Requests per second as a ratio '
-        f'to no auth (median of {escape(meta.get("wrk", "?").split(", ")[-1])})</text>',
+        f'to no auth (median of {escape(meta.get("rounds", "?"))} rounds × '
+        f'{escape(meta.get("duration", "?"))})</text>',
         f'<text x="10" y="38" fill="#555">Same axum handler, key and token '
-        f'({escape(meta.get("peer_alg", "?"))}); wrk {escape(meta.get("wrk", "?").split(",")[0])}'
-        f' on 127.0.0.1, {escape(meta.get("nproc", "?"))} CPUs shared with the targets; '
-        f'whiskers: min–max over rounds</text>',
+        f'({escape(meta.get("peer_alg", "?"))}); wrk '
+        f'{escape(meta.get("wrk", "?").split(",")[0])} on 127.0.0.1, '
+        f'{escape(meta.get("nproc", "?"))} CPUs shared by wrk and the targets.</text>',
+        '<text x="10" y="54" fill="#555">Bars: median of the per-round ratios; whiskers: '
+        'their min–max.</text>',
     ]
     for i, r in enumerate(rows):
         y = TOP + i * ROW_HEIGHT
@@ -48,7 +51,7 @@ def main(results_path, meta_path, svg_path):
         colour = "#2b6cb0" if ours else ("#9aa5b1" if r["group"] == "resource" else "#dd8452")
         x0 = LABEL_WIDTH
         out.append(f'<text x="{x0 - 8}" y="{y + 16}" text-anchor="end">'
-                   f'{escape(r["label"])}</text>')
+                   f'{escape(r["chart"])}</text>')
         out.append(f'<rect x="{x0}" y="{y + 4}" width="{median * scale:.1f}" height="16" '
                    f'fill="{colour}"/>')
         out.append(f'<line x1="{x0 + low * scale:.1f}" x2="{x0 + high * scale:.1f}" '
