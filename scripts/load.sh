@@ -295,6 +295,7 @@ mem load_target_hwm_kib "$(rss_kib "$target_pid" VmHWM)"
 } >"$OUT/meta.tsv"
 python3 scripts/load/report.py "$OUT" | tee "$OUT/table.md"
 if [ -n "$SVG" ]; then
+  mkdir -p "$(dirname "$SVG")"
   python3 scripts/load/chart.py "$OUT/results.tsv" "$OUT/meta.tsv" "$SVG"
   say "chart: $SVG"
 fi
