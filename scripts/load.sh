@@ -12,7 +12,7 @@
 #   PEER_ALG=EdDSA                   the algorithm of the peer comparison (EdDSA or ES256)
 #   PEERS=1                          0 skips building and running the peer targets
 #   FLOOD=1000000                    distinct tokens of the memory flood (0 skips it)
-#   BASE_PORT=3100                   ports BASE_PORT..BASE_PORT+7 on 127.0.0.1
+#   BASE_PORT=3100                   ports BASE_PORT..BASE_PORT+6 on 127.0.0.1
 #   OUT=<target>/load                the results: table.md, results.tsv, raw.tsv, logs
 #   SVG=docs/performance.svg         the peer chart (empty: none)
 #
