@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::AuthMethod;
 use super::client::{Client, Inner};
+use super::registered::RegisteredSecret;
 use super::secret::ClientSecret;
 use crate::keys::VerifyingKey;
 use crate::scope::ScopeSet;
@@ -57,6 +58,10 @@ pub enum ClientConfigError {
     /// A token lifetime under one second (tokens carry whole seconds).
     #[error("the token lifetime must be at least one second")]
     ZeroTokenTtl,
+    /// More than [`ClientBuilder::MAX_SECRETS`] secrets: each live one is checked at every
+    /// grant.
+    #[error("a client has at most 8 secrets")]
+    TooManySecrets,
 }
 
 /// Builds a [`Client`]; see [`Client::builder`]. Unset settings default to: methods
@@ -66,7 +71,7 @@ pub enum ClientConfigError {
 #[must_use]
 pub struct ClientBuilder {
     id: String,
-    secret: Option<ClientSecret>,
+    secrets: Vec<RegisteredSecret>,
     auth_methods: Vec<AuthMethod>,
     allowed_scopes: ScopeSet,
     default_scopes: Option<ScopeSet>,
@@ -82,7 +87,7 @@ impl Client {
     pub fn builder(id: impl Into<String>) -> ClientBuilder {
         ClientBuilder {
             id: id.into(),
-            secret: None,
+            secrets: Vec::new(),
             auth_methods: vec![AuthMethod::ClientSecretBasic],
             allowed_scopes: ScopeSet::new(),
             default_scopes: None,
@@ -96,9 +101,26 @@ impl Client {
 }
 
 impl ClientBuilder {
-    /// The stored secret, for `client_secret_basic` / `client_secret_post`.
+    /// The most secrets a client may have: every live one is checked at each grant.
+    pub const MAX_SECRETS: usize = 8;
+
+    /// The stored secret, for `client_secret_basic` / `client_secret_post`: the client's only
+    /// secret, never expiring (it replaces any set before).
     pub fn secret(mut self, secret: ClientSecret) -> Self {
-        self.secret = Some(secret);
+        self.secrets = vec![RegisteredSecret::from(secret)];
+        self
+    }
+
+    /// Adds a secret, refused from the Unix second `not_after` on (`None`: never). A client
+    /// with several live secrets accepts any of them: how a secret is rotated.
+    pub fn add_secret(mut self, secret: ClientSecret, not_after: Option<u64>) -> Self {
+        self.secrets.push(RegisteredSecret::new(secret, not_after));
+        self
+    }
+
+    /// All the client's secrets, replacing any set before.
+    pub fn secrets(mut self, secrets: impl IntoIterator<Item = RegisteredSecret>) -> Self {
+        self.secrets = secrets.into_iter().collect();
         self
     }
 
@@ -181,7 +203,7 @@ impl ClientBuilder {
         }
         Ok(Client::from_inner(Inner {
             id: self.id,
-            secret: self.secret,
+            secrets: self.secrets,
             auth_methods: self.auth_methods,
             allowed_scopes: self.allowed_scopes,
             default_scopes,
@@ -222,10 +244,13 @@ impl ClientBuilder {
     /// `private_key_jwt` is.
     fn check_credentials(&self) -> Result<(), ClientConfigError> {
         let wants_secret = self.auth_methods.iter().any(|m| m.uses_secret());
-        match (wants_secret, self.secret.is_some()) {
+        match (wants_secret, !self.secrets.is_empty()) {
             (true, false) => return Err(ClientConfigError::MissingSecret),
             (false, true) => return Err(ClientConfigError::UnusedSecret),
             _ => {}
+        }
+        if self.secrets.len() > Self::MAX_SECRETS {
+            return Err(ClientConfigError::TooManySecrets);
         }
         let wants_keys = self.auth_methods.contains(&AuthMethod::PrivateKeyJwt);
         match (wants_keys, !self.keys.is_empty()) {
@@ -372,6 +397,31 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(err, ClientConfigError::SymmetricKey);
+    }
+
+    #[test]
+    fn secrets_accumulate_and_secret_replaces_them() {
+        let (_, a) = ClientSecret::generate();
+        let (_, b) = ClientSecret::generate();
+        let two = secret_client("svc")
+            .add_secret(b.clone(), Some(50))
+            .build()
+            .unwrap();
+        let expiries: Vec<_> = two.secrets().iter().map(|s| s.not_after()).collect();
+        assert_eq!(expiries, [None, Some(50)]);
+        assert_eq!(two.live_secrets(49).count(), 2);
+        assert_eq!(two.live_secrets(50).count(), 1);
+        let one = secret_client("svc")
+            .add_secret(b, None)
+            .secret(a)
+            .build()
+            .unwrap();
+        assert_eq!(one.secrets().len(), 1);
+        let nine = (0..9).map(|_| RegisteredSecret::from(ClientSecret::generate().1));
+        let err = secret_client("svc").secrets(nine).build().unwrap_err();
+        assert_eq!(err, ClientConfigError::TooManySecrets);
+        let none = secret_client("svc").secrets([]).build().unwrap_err();
+        assert_eq!(none, ClientConfigError::MissingSecret);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::AuthMethod;
+use super::registered::RegisteredSecret;
 use super::secret::ClientSecret;
 use crate::keys::VerifyingKey;
 use crate::scope::ScopeSet;
@@ -37,7 +38,7 @@ pub struct Client {
 
 pub(super) struct Inner {
     pub(super) id: String,
-    pub(super) secret: Option<ClientSecret>,
+    pub(super) secrets: Vec<RegisteredSecret>,
     pub(super) auth_methods: Vec<AuthMethod>,
     pub(super) allowed_scopes: ScopeSet,
     pub(super) default_scopes: ScopeSet,
@@ -60,9 +61,20 @@ impl Client {
         &self.inner.id
     }
 
-    /// The stored secret, if the client authenticates with one.
+    /// The first registered secret, if the client authenticates with one; whether or not it
+    /// has expired. See [`Client::secrets`] for all of them.
     pub fn secret(&self) -> Option<&ClientSecret> {
-        self.inner.secret.as_ref()
+        self.inner.secrets.first().map(RegisteredSecret::secret)
+    }
+
+    /// Every registered secret, live or expired, in the order they were added.
+    pub fn secrets(&self) -> &[RegisteredSecret] {
+        &self.inner.secrets
+    }
+
+    /// The secrets still accepted at Unix second `now` (by the issuer's clock).
+    pub fn live_secrets(&self, now: u64) -> impl Iterator<Item = &RegisteredSecret> {
+        self.inner.secrets.iter().filter(move |s| s.is_live_at(now))
     }
 
     /// The authentication methods the client may use (never empty, no duplicates).

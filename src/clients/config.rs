@@ -31,6 +31,7 @@ struct RawFile {
 struct RawClient {
     id: Spanned<String>,
     secret_hash: Option<Spanned<String>>,
+    secrets: Option<Spanned<Vec<Spanned<RawSecret>>>>,
     auth_methods: Option<Spanned<Vec<AuthMethod>>>,
     scopes: Option<Spanned<Vec<Spanned<String>>>>,
     default_scopes: Option<Spanned<Vec<Spanned<String>>>>,
@@ -39,6 +40,17 @@ struct RawClient {
     token_ttl_secs: Option<Spanned<u64>>,
     enabled: Option<Spanned<bool>>,
     jwks: Option<Spanned<RawJwks>>,
+}
+
+/// One of `[[client.secrets]]`: a stored hash and when it stops being accepted.
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a secret table such as { hash = \"sha256:...\" }"
+)]
+struct RawSecret {
+    hash: Spanned<String>,
+    not_after: Option<Spanned<u64>>,
 }
 
 // RFC 7517 §5: other JWKS members are allowed, so no `deny_unknown_fields` here.
@@ -137,17 +149,23 @@ impl ClientTable<'_, '_, '_> {
             .client_error(client, at, Some(format!("client.{field}")), problem)
     }
 
-    /// `secret_hash` and `auth_methods`.
+    /// `secret_hash`, `secrets` and `auth_methods`.
     fn authentication(
         &self,
         raw: &RawClient,
         mut builder: ClientBuilder,
     ) -> Result<ClientBuilder, ConfigFileError> {
+        let parse = |field: &str, hash: &Spanned<String>| {
+            ClientSecret::parse(hash.get_ref())
+                .map_err(|e| self.error(field, Some(hash.span()), ConfigProblem::Secret(e)))
+        };
         if let Some(hash) = &raw.secret_hash {
-            let secret = ClientSecret::parse(hash.get_ref()).map_err(|e| {
-                self.error("secret_hash", Some(hash.span()), ConfigProblem::Secret(e))
-            })?;
-            builder = builder.secret(secret);
+            builder = builder.secret(parse("secret_hash", hash)?);
+        }
+        for secret in raw.secrets.iter().flat_map(|s| s.get_ref()) {
+            let secret = secret.get_ref();
+            let not_after = secret.not_after.as_ref().map(|n| *n.get_ref());
+            builder = builder.add_secret(parse("secrets.hash", &secret.hash)?, not_after);
         }
         if let Some(methods) = &raw.auth_methods {
             builder = builder.auth_methods(methods.get_ref().iter().copied());
@@ -223,11 +241,15 @@ fn blame(raw: &RawClient, e: &ClientConfigError) -> (&'static str, Option<Range<
         // Point at the methods that need the missing credential.
         ClientConfigError::MissingSecret => ("secret_hash", methods),
         ClientConfigError::MissingKeys => ("jwks", methods),
+        ClientConfigError::UnusedSecret if raw.secret_hash.is_none() => {
+            ("secrets", span_of(&raw.secrets))
+        }
         ClientConfigError::UnusedSecret => ("secret_hash", span_of(&raw.secret_hash)),
         ClientConfigError::UnusedKeys
         | ClientConfigError::SymmetricKey
         | ClientConfigError::DuplicateKeyId => ("jwks", span_of(&raw.jwks)),
         ClientConfigError::ZeroTokenTtl => ("token_ttl_secs", span_of(&raw.token_ttl_secs)),
+        ClientConfigError::TooManySecrets => ("secrets", span_of(&raw.secrets)),
     }
 }
 
@@ -348,6 +370,50 @@ mod tests {
         assert_eq!((line, field.as_deref()), (4, Some("client.secret_hash")));
         assert_eq!(problem, ConfigProblem::Secret(SecretError::Malformed));
         assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn secrets_tables_give_several_secrets_with_their_not_after() {
+        let other = HASH.replace("ba78", "ca78");
+        let text = format!(
+            "[[client]]\nid = \"svc\"\naudiences = [\"api\"]\n\
+             [[client.secrets]]\nhash = \"{HASH}\"\nnot_after = 1900000000\n\
+             [[client.secrets]]\nhash = \"{other}\"\n"
+        );
+        let clients = parse(&text, None).unwrap();
+        let expiries: Vec<_> = clients[0].secrets().iter().map(|s| s.not_after()).collect();
+        assert_eq!(expiries, [Some(1_900_000_000), None]);
+        assert!(clients[0].secret().is_some_and(|s| s.verify(b"abc")));
+        // The same as an inline array, after a `secret_hash` that never expires.
+        let inline = client_with(&format!(
+            "secrets = [{{ hash = \"{other}\", not_after = 1800000000 }}]\n"
+        ));
+        let clients = parse(&inline, None).unwrap();
+        let expiries: Vec<_> = clients[0].secrets().iter().map(|s| s.not_after()).collect();
+        assert_eq!(expiries, [None, Some(1_800_000_000)]);
+    }
+
+    #[test]
+    fn bad_secrets_entries_name_line_and_field() {
+        let text = "[[client]]\nid = \"svc\"\naudiences = [\"api\"]\n\
+                    [[client.secrets]]\nhash = \"sha256:hunter2\"\n";
+        let (line, field, problem, shown) = fails(text);
+        assert_eq!((line, field.as_deref()), (5, Some("client.secrets.hash")));
+        assert_eq!(problem, ConfigProblem::Secret(SecretError::Malformed));
+        assert!(!shown.contains("hunter2"), "{shown}");
+        let text = client_with("secrets = [{ hash = \"x\", not_after = -1 }]\n");
+        let (line, field, _, _) = fails(&text);
+        assert_eq!(
+            (line, field.as_deref()),
+            (5, Some("client.secrets.not_after"))
+        );
+        let text = client_with("secrets = [{ hash = \"x\", expires = 1 }]\n");
+        let (line, field, problem, _) = fails(&text);
+        assert_eq!(
+            (line, field.as_deref()),
+            (5, Some("client.secrets.expires"))
+        );
+        assert_eq!(problem, ConfigProblem::UnknownField);
     }
 
     #[test]

@@ -37,6 +37,17 @@ use crate::store::{StoreError, StoreFuture};
 /// token_ttl_secs = 600                         # default = the issuer's token lifetime
 /// enabled = true                               # default true
 ///
+/// # During a rotation: two live secrets, either accepted. `secret_hash` is a secret that never
+/// # expires; each `[[client.secrets]]` adds one, refused from `not_after` (Unix seconds) on.
+/// [[client]]
+/// id = "nightly-batch"
+/// audiences = ["reports-api"]
+/// [[client.secrets]]
+/// hash = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+/// not_after = 1900000000                       # the old secret: refused from then on
+/// [[client.secrets]]
+/// hash = "sha256:ca7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+///
 /// # A service that signs client assertions (RFC 7523) with its own key: its public keys as
 /// # an inline JWKS.
 /// [[client]]
@@ -92,7 +103,7 @@ impl MemoryClientStore {
     /// The first client with an Argon2id secret makes the store hash a random password once
     /// (~15 ms), so that unknown ids are checked at the same cost as known ones.
     pub fn insert(&mut self, client: Client) -> Option<Client> {
-        let expensive = client.secret().is_some_and(ClientSecret::is_expensive);
+        let expensive = client.secrets().iter().any(|s| s.secret().is_expensive());
         if expensive && self.argon2_dummy.is_none() {
             self.argon2_dummy = ClientSecret::hash_password(&crate::random::id()).ok();
         }
@@ -236,7 +247,10 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         let store = MemoryClientStore::from_toml_str(&toml).unwrap();
-        assert_eq!(store.len(), 2);
+        assert_eq!(store.len(), 3);
+        let rotating = store.get("nightly-batch").unwrap();
+        let expiries: Vec<_> = rotating.secrets().iter().map(|s| s.not_after()).collect();
+        assert_eq!(expiries, [Some(1_900_000_000), None]);
         let exporter = store.get("reports-exporter").unwrap();
         assert_eq!(exporter.default_scopes().to_string(), "reports:read");
         assert_eq!(

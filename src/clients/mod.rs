@@ -1,7 +1,8 @@
 //! The client registry behind the token endpoint: who may ask for tokens, how they prove it,
 //! and what they may ask for.
 //!
-//! A [`Client`] holds a hashed [`ClientSecret`] and/or public keys, its allowed
+//! A [`Client`] holds hashed [`ClientSecret`]s (several during a rotation, each a
+//! [`RegisteredSecret`] with an optional expiry) and/or public keys, its allowed
 //! [`AuthMethod`]s, scopes and audiences. The token endpoint looks clients up through a
 //! [`ClientStore`]; [`MemoryClientStore`] is the embedded one, filled in code or from a TOML
 //! file (format on [`MemoryClientStore`]).
@@ -31,6 +32,7 @@ mod client;
 mod config;
 mod config_error;
 mod memory;
+mod registered;
 mod secret;
 
 use std::fmt;
@@ -45,6 +47,7 @@ pub use builder::{ClientBuilder, ClientConfigError};
 pub use client::Client;
 pub use config_error::{ConfigFileError, ConfigProblem};
 pub use memory::MemoryClientStore;
+pub use registered::RegisteredSecret;
 pub(crate) use secret::HashMemory;
 pub use secret::{ClientSecret, GeneratedSecret, SecretError};
 

@@ -21,7 +21,7 @@ use super::assertion::{ASSERTION_LEEWAY_SECS, Assertion, AssertionError};
 use super::credential_cache::{Lookup, Verified};
 use super::request::ClientAuth;
 use super::throttle::{Admission, Attempt};
-use crate::clients::{AuthMethod, Client, ClientSecret};
+use crate::clients::{AuthMethod, Client, HashMemory, RegisteredSecret};
 use crate::token_endpoint::{OAuthError, OAuthErrorCode};
 
 /// The client `auth` proves to be, asked from `peer`: not throttled, then registered, enabled,
@@ -112,20 +112,29 @@ async fn check_secret(
     method: AuthMethod,
 ) -> Result<Client, OAuthError> {
     let client = find(inner, client_id).await?;
-    // Unknown ids and clients without a secret still verify, against the dummy.
-    let (stored, enabled, usable) = match client.as_ref().and_then(|c| Some((c, c.secret()?))) {
-        Some((client, secret)) => (
-            secret.clone(),
+    let now = inner.clock.now();
+    let live: Vec<RegisteredSecret> = client
+        .as_ref()
+        .map(|c| c.live_secrets(now).cloned().collect())
+        .unwrap_or_default();
+    // Unknown ids and clients without a live secret still verify, against the dummy.
+    let (candidates, enabled, usable) = match &client {
+        Some(client) if !live.is_empty() => (
+            live,
             client.is_enabled(),
             client.is_enabled() && client.allows(method),
         ),
-        None => (inner.clients.dummy_secret(), false, false),
+        _ => (
+            vec![RegisteredSecret::from(inner.clients.dummy_secret())],
+            false,
+            false,
+        ),
     };
-    let checked = verify(inner, client_id, stored, enabled, presented).await?;
+    let checked = verify(inner, client_id, candidates, enabled, presented).await?;
     match client {
         Some(client) if checked.matches && usable => {
-            if let Some(verified) = checked.remember {
-                inner.credentials.remember(client.id(), verified);
+            if let Some((verified, matched)) = checked.remember {
+                inner.credentials.remember(client.id(), verified, matched);
             }
             Ok(client)
         }
@@ -140,32 +149,34 @@ async fn check_secret(
     }
 }
 
-/// Whether the secret matched, and what to remember if the client gets its token.
+/// Whether the secret matched, and what to remember (with the index of the secret that
+/// matched) if the client gets its token.
 struct Checked {
     matches: bool,
-    remember: Option<Verified>,
+    remember: Option<(Verified, usize)>,
 }
 
-/// Whether `presented` matches `stored`. An Argon2id check first asks the credential cache
-/// (the same work for every id, known or not), then waits for a hashing permit; with none free
-/// in time, the answer is 503 without hashing.
+/// Whether `presented` matches any of the `candidates` (a client's live secrets, or the
+/// dummy). With an Argon2id secret among them, the credential cache is asked first (the same
+/// work for every id, known or not), then a hashing permit awaited; with none free in time,
+/// the answer is 503 without hashing.
 async fn verify(
     inner: &Inner,
     client_id: &str,
-    stored: ClientSecret,
+    candidates: Vec<RegisteredSecret>,
     enabled: bool,
     presented: Zeroizing<String>,
 ) -> Result<Checked, OAuthError> {
-    if !stored.is_expensive() {
-        let matches = stored.verify(presented.as_bytes());
+    if !candidates.iter().any(|c| c.secret().is_expensive()) {
+        let matched = first_match(&candidates, presented.as_bytes(), None);
         return Ok(Checked {
-            matches,
+            matches: matched.is_some(),
             remember: None,
         });
     }
     let lookup = inner
         .credentials
-        .look_up(client_id, &stored, enabled, presented.as_bytes());
+        .look_up(client_id, &candidates, enabled, presented.as_bytes());
     let verified = match lookup {
         // A hit needs no hashing permit: a remembered secret is never answered 503.
         Lookup::Hit => {
@@ -186,16 +197,37 @@ async fn verify(
     };
     // Argon2id takes milliseconds of CPU: keep it off the async workers. The permit goes with
     // the hash, so a request dropped mid-hash does not free it before the memory is.
-    let matches = tokio::task::spawn_blocking(move || {
+    let matched = tokio::task::spawn_blocking(move || {
         let mut permit = permit;
-        stored.verify_in(presented.as_bytes(), permit.memory())
+        first_match(&candidates, presented.as_bytes(), Some(permit.memory()))
     })
     .await
-    .unwrap_or(false);
+    .unwrap_or(None);
     Ok(Checked {
-        matches,
-        remember: verified.filter(|_| matches),
+        matches: matched.is_some(),
+        remember: verified.zip(matched),
     })
+}
+
+/// The index of the first candidate `presented` matches. Every candidate is checked, so the
+/// work does not depend on which one, if any, matched.
+fn first_match(
+    candidates: &[RegisteredSecret],
+    presented: &[u8],
+    mut memory: Option<&mut HashMemory>,
+) -> Option<usize> {
+    let mut found = None;
+    for (index, candidate) in candidates.iter().enumerate() {
+        let secret = candidate.secret();
+        let matches = match memory.as_deref_mut() {
+            Some(memory) => secret.verify_in(presented, memory),
+            None => secret.verify(presented),
+        };
+        if matches && found.is_none() {
+            found = Some(index);
+        }
+    }
+    found
 }
 
 async fn check_assertion(

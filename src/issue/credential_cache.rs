@@ -13,7 +13,7 @@ use sha2::Sha256;
 use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::clients::ClientSecret;
+use crate::clients::RegisteredSecret;
 use crate::time::Clock;
 
 /// The default number of clients whose verified secret is remembered.
@@ -31,11 +31,14 @@ pub const MAX_CREDENTIAL_CACHE_TTL: Duration = Duration::from_secs(60 * 60);
 /// per core for clients with human-chosen secrets. After a successful check the issuer
 /// remembers, per client id, an HMAC-SHA-256 of the presented secret under a key drawn from the
 /// OS generator when the issuer is built (it never leaves the process), and a fingerprint of
-/// what the secret was verified against: the stored hash and whether the client was enabled. A
+/// what the secret was verified against: the stored hash that matched (of the client's live
+/// secrets), its `not_after`, and whether the client was enabled. A
 /// later grant for that client whose secret has the same HMAC, and whose record (fetched from
 /// the store for every grant anyway) still has the same fingerprint, skips Argon2id.
 ///
 /// - Only successes are remembered, and only for Argon2id secrets (SHA-256 ones are cheap).
+///   One entry per client: while a client has two live secrets, the one presented last is
+///   remembered, so instances alternating between them each pay Argon2id.
 /// - A hit is only ever the answer Argon2id would give for the record the store returns now:
 ///   a rotated secret, a disabled or a removed client never hits (in this process or any
 ///   other: each compares with the record its store returns), and its entry is dropped at
@@ -226,11 +229,11 @@ pub(crate) enum Lookup {
     Miss(Option<Verified>),
 }
 
-/// A presented secret and the record it is checked against, keyed, waiting for the Argon2id
-/// answer.
+/// A presented secret and the records it is checked against (one per live secret), keyed,
+/// waiting for the Argon2id answer.
 pub(crate) struct Verified {
     tag: Zeroizing<[u8; 32]>,
-    fingerprint: [u8; 32],
+    fingerprints: Vec<[u8; 32]>,
     generation: u64,
 }
 
@@ -257,13 +260,14 @@ impl VerifiedSecrets {
         }
     }
 
-    /// Whether `presented` for `client_id` verified against the same `stored` secret and
-    /// enabled state within the TTL. Every call does the same work whether the id is known,
-    /// has an entry or not: one HMAC, one fingerprint, one probe, constant-time comparisons.
+    /// Whether `presented` for `client_id` verified against one of the `live` secrets (with the
+    /// same `not_after`) and the same enabled state within the TTL. Every call does the same
+    /// work whether the id is known, has an entry or not: one HMAC, one fingerprint per live
+    /// secret, one probe, constant-time comparisons against every fingerprint.
     pub(crate) fn look_up(
         &self,
         client_id: &str,
-        stored: &ClientSecret,
+        live: &[RegisteredSecret],
         enabled: bool,
         presented: &[u8],
     ) -> Lookup {
@@ -277,7 +281,10 @@ impl VerifiedSecrets {
             // Read before the probe: a forget from here on keeps the result out.
             generation: memory.generation.load(Ordering::SeqCst),
             tag: memory.tag(client_id, presented),
-            fingerprint: memory.fingerprint(stored, enabled),
+            fingerprints: live
+                .iter()
+                .map(|secret| memory.fingerprint(secret, enabled))
+                .collect(),
         };
         let found = memory.entries.get(client_id);
         let none = Entry {
@@ -286,15 +293,21 @@ impl VerifiedSecrets {
             expires_at: 0,
         };
         let entry = found.as_ref().unwrap_or(&none);
-        let same_record = entry.fingerprint[..].ct_eq(&verified.fingerprint[..]);
+        // No early exit: the work does not depend on which secret the entry was for.
+        let same_record = verified
+            .fingerprints
+            .iter()
+            .fold(Choice::from(0), |any, f| {
+                any | entry.fingerprint[..].ct_eq(&f[..])
+            });
         let hit = Choice::from(u8::from(found.is_some()))
             & entry.tag[..].ct_eq(&verified.tag[..])
             & same_record
             & Choice::from(u8::from(now < entry.expires_at));
         if found.is_some() && !bool::from(same_record) {
-            // The record changed (secret rotated, client disabled or removed): the entry dies,
-            // unless a success against the new record replaced it meanwhile. This depends on
-            // the record only, never on the presented secret.
+            // The record changed (the secret rotated out or expired, the client disabled or
+            // removed): the entry dies, unless a success against the new record replaced it
+            // meanwhile. This depends on the record only, never on the presented secret.
             let stale = entry.fingerprint;
             memory
                 .entries
@@ -309,12 +322,16 @@ impl VerifiedSecrets {
         }
     }
 
-    /// Remembers a secret that verified, for a client that got its token.
-    pub(crate) fn remember(&self, client_id: &str, verified: Verified) {
+    /// Remembers a secret that verified against the `matched`-th of the live secrets given to
+    /// [`look_up`](Self::look_up), for a client that got its token.
+    pub(crate) fn remember(&self, client_id: &str, verified: Verified, matched: usize) {
         let Some(memory) = &self.memory else { return };
+        let Some(fingerprint) = verified.fingerprints.get(matched) else {
+            return;
+        };
         let entry = Entry {
             tag: *verified.tag,
-            fingerprint: verified.fingerprint,
+            fingerprint: *fingerprint,
             expires_at: memory.clock.now().saturating_add(memory.ttl_secs),
         };
         memory.entries.insert(client_id.to_owned(), entry);
@@ -364,13 +381,19 @@ impl Memory {
         Zeroizing::new(mac.finalize().into_bytes().into())
     }
 
-    /// HMAC of what a secret is verified against: the stored hash (if clients get several
-    /// secrets, the one that matched) and the enabled state.
-    fn fingerprint(&self, stored: &ClientSecret, enabled: bool) -> [u8; 32] {
-        let (kind, bytes) = stored.identity();
+    /// HMAC of what a secret is verified against: the stored hash with its `not_after` (so
+    /// expiring the secret ends the entry) and the enabled state.
+    fn fingerprint(&self, stored: &RegisteredSecret, enabled: bool) -> [u8; 32] {
+        let (kind, bytes) = stored.secret().identity();
+        let not_after = stored.not_after().map_or([0; 9], |end| {
+            let mut field = [1; 9];
+            field[1..].copy_from_slice(&end.to_be_bytes());
+            field
+        });
         let mut mac = self.mac.clone();
         mac.update(b"record\0");
         mac.update(&[kind, u8::from(enabled)]);
+        mac.update(&not_after);
         mac.update(bytes);
         mac.finalize().into_bytes().into()
     }

@@ -1,6 +1,7 @@
 use std::sync::OnceLock;
 
 use super::*;
+use crate::clients::ClientSecret;
 use crate::time::ManualClock;
 
 const NOW: u64 = 1_900_000_000;
@@ -22,17 +23,23 @@ fn cache(capacity: usize) -> (VerifiedSecrets, ManualClock) {
 /// A check of `presented` for `id` against the Argon2id record, remembered when it misses (as
 /// the issuer does after Argon2id said yes); whether it hit.
 fn check_and_remember(secrets: &VerifiedSecrets, id: &str, presented: &[u8]) -> bool {
-    match secrets.look_up(id, &argon2id(), true, presented) {
+    match secrets.look_up(id, &[live(argon2id())], true, presented) {
         Lookup::Hit => true,
         Lookup::Miss(verified) => {
-            secrets.remember(id, verified.unwrap());
+            secrets.remember(id, verified.unwrap(), 0);
             false
         }
     }
 }
 
+/// A secret that never expires.
+fn live(secret: ClientSecret) -> RegisteredSecret {
+    RegisteredSecret::from(secret)
+}
+
 fn hits(secrets: &VerifiedSecrets, id: &str, stored: &ClientSecret, presented: &[u8]) -> bool {
-    matches!(secrets.look_up(id, stored, true, presented), Lookup::Hit)
+    let live = [live(stored.clone())];
+    matches!(secrets.look_up(id, &live, true, presented), Lookup::Hit)
 }
 
 #[test]
@@ -78,7 +85,7 @@ fn a_rotated_secret_or_a_disabled_client_misses() {
     assert_eq!(secrets.stats().entries, 0);
     assert!(!hits(&secrets, "a", &argon2id(), b"pw"));
     check_and_remember(&secrets, "a", b"pw");
-    let disabled = secrets.look_up("a", &argon2id(), false, b"pw");
+    let disabled = secrets.look_up("a", &[live(argon2id())], false, b"pw");
     assert!(matches!(disabled, Lookup::Miss(Some(_))));
     assert!(!hits(&secrets, "a", &argon2id(), b"pw"));
 }
@@ -110,12 +117,13 @@ fn forget_drops_one_client_and_forget_all_every_client() {
 #[test]
 fn a_check_in_flight_during_a_forget_is_not_remembered() {
     let (secrets, _) = cache(10);
-    let Lookup::Miss(Some(verified)) = secrets.look_up("a", &argon2id(), true, b"pw") else {
+    let Lookup::Miss(Some(verified)) = secrets.look_up("a", &[live(argon2id())], true, b"pw")
+    else {
         panic!("first check must miss");
     };
     // Argon2id runs here; the store says the client changed.
     secrets.forget("a");
-    secrets.remember("a", verified);
+    secrets.remember("a", verified, 0);
     assert!(!hits(&secrets, "a", &argon2id(), b"pw"));
     assert_eq!(secrets.stats().entries, 0);
 }
@@ -148,7 +156,7 @@ fn a_disabled_cache_never_hits_and_counts_every_check_as_a_miss() {
     let time = ManualClock::new(NOW);
     let secrets = VerifiedSecrets::new(CredentialCache::disabled(), time.clock());
     for _ in 0..3 {
-        let Lookup::Miss(verified) = secrets.look_up("a", &argon2id(), true, b"pw") else {
+        let Lookup::Miss(verified) = secrets.look_up("a", &[live(argon2id())], true, b"pw") else {
             panic!("a disabled cache never hits");
         };
         assert!(verified.is_none());

@@ -349,4 +349,46 @@ mod tests {
                 .is_ok()
         );
     }
+
+    #[tokio::test]
+    async fn two_live_secrets_both_work_until_the_old_one_expires_cached_or_not() {
+        let time = ManualClock::new(NOW);
+        let old = ClientSecret::hash_password("old-pw").unwrap();
+        let new = ClientSecret::hash_password("new-pw").unwrap();
+        let client = Client::builder("rot")
+            .add_secret(old, Some(NOW + 60))
+            .add_secret(new, None)
+            .audiences(["api"])
+            .build()
+            .unwrap();
+        let ring =
+            KeyRing::new(SigningKey::generate(Algorithm::EdDSA).unwrap()).with_clock(time.clock());
+        let issuer = TokenIssuer::builder()
+            .issuer(ISSUER)
+            .keys(ring)
+            .clients(MemoryClientStore::new().with_client(client))
+            .clock(time.clock())
+            .build()
+            .unwrap();
+        let grant = |secret: &str| {
+            let auth = ClientAuth::Basic {
+                client_id: "rot".into(),
+                secret: Zeroizing::new(secret.to_owned()),
+            };
+            issuer.issue(auth, TokenRequest::client_credentials(None))
+        };
+        for secret in ["old-pw", "old-pw", "new-pw", "new-pw"] {
+            assert!(grant(secret).await.is_ok(), "{secret}");
+        }
+        // Each second grant came from the cache, the entry for the secret that matched (one
+        // entry per client: alternating secrets would each pay Argon2id).
+        assert_eq!(issuer.credential_cache_stats().hits, 2);
+        assert!(grant("other").await.is_err());
+        time.advance(Duration::from_secs(60));
+        // Past its not_after the old secret is refused, though a success is cached for it.
+        let refused = grant("old-pw").await.unwrap_err();
+        assert_eq!(refused.code(), &OAuthErrorCode::InvalidClient);
+        assert!(grant("new-pw").await.is_ok());
+        assert_eq!(issuer.credential_cache_stats().hits, 3);
+    }
 }
