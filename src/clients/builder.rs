@@ -188,6 +188,11 @@ impl ClientBuilder {
         self
     }
 
+    /// The `client_id` being built.
+    pub(super) fn client_id(&self) -> &str {
+        &self.id
+    }
+
     /// Checks the settings against each other and builds the client.
     pub fn build(self) -> Result<Client, ClientConfigError> {
         check_id(&self.id)?;

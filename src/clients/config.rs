@@ -267,7 +267,7 @@ fn scope_set(
         .collect()
 }
 
-fn verifying_key(value: &serde_json::Value) -> Result<VerifyingKey, KeyError> {
+pub(super) fn verifying_key(value: &serde_json::Value) -> Result<VerifyingKey, KeyError> {
     let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(value.clone())
         .map_err(|_| KeyError::InvalidJwk("not a JWK of a supported key type"))?;
     if jwk.common.public_key_use == Some(jsonwebtoken::jwk::PublicKeyUse::Encryption) {

@@ -34,6 +34,8 @@ mod config_error;
 mod memory;
 mod registered;
 mod secret;
+#[cfg(feature = "sqlx")]
+mod sql;
 
 use std::fmt;
 use std::str::FromStr;
@@ -50,6 +52,11 @@ pub use memory::MemoryClientStore;
 pub use registered::RegisteredSecret;
 pub(crate) use secret::HashMemory;
 pub use secret::{ClientSecret, GeneratedSecret, SecretError};
+#[cfg(feature = "sqlx")]
+pub use sql::{
+    ClientRecord, DEFAULT_SQL_CACHE_CAPACITY, DEFAULT_SQL_CACHE_TTL, SecretRecord, SqlClientStore,
+    SqlStoreError,
+};
 
 /// How a client authenticates at the token endpoint (RFC 8414 §2
 /// `token_endpoint_auth_methods_supported` names).

@@ -15,6 +15,9 @@ use tower_client_credentials::keys::SigningKey;
 #[cfg(feature = "issue")]
 pub mod issue;
 
+#[cfg(feature = "issue")]
+pub mod store_cases;
+
 #[cfg(feature = "remote-jwks")]
 pub mod idp;
 
