@@ -8,6 +8,9 @@
 //! - `ADDR` — listen address (default `127.0.0.1:3000`; port 0 picks a free one).
 //! - `ISSUER` — the issuer URL (default `http://<the bound address>`).
 //! - `CLIENTS_FILE` — the clients TOML (default `examples/clients.toml`).
+//! - `DATABASE_URL` — keep the clients in SQL instead (feature `sqlx`): `sqlite://file.db`
+//!   (created when missing) or `postgres://…`; seeded from `CLIENTS_FILE` while it has no
+//!   clients, then managed with `examples/clients.rs`.
 //! - `SIGNING_KEY_FILE` — an EdDSA PKCS#8 PEM key (default: a fresh key at start-up).
 //! - `TRUSTED_ISSUERS` — comma-separated issuer URLs of other identity providers whose tokens
 //!   `/api/*` also accepts (needs the `remote-jwks` feature): audience `reports-api`, keys by
@@ -56,7 +59,7 @@ use hyper_util::service::TowerToHyperService;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
-use tower_client_credentials::clients::MemoryClientStore;
+use tower_client_credentials::clients::{ClientStore, MemoryClientStore};
 use tower_client_credentials::issue::{
     ClientCredentialsTokenService, TokenIssuer, discovery_routes,
 };
@@ -253,8 +256,47 @@ pub(crate) fn token_issuer(
     config: &Config,
     issuer_url: String,
 ) -> Result<TokenIssuer, Box<dyn Error>> {
-    let ring = KeyRing::new(signing_key(config.signing_key_file.as_deref())?);
     let clients = MemoryClientStore::from_toml_file(&config.clients_file)?;
+    token_issuer_with(config, issuer_url, clients)
+}
+
+/// `DATABASE_URL`, when set: the clients in SQL (feature `sqlx`), seeded from `CLIENTS_FILE`
+/// while the database has no clients.
+#[cfg(feature = "sqlx")]
+async fn database_clients(config: &Config) -> Result<Option<Arc<dyn ClientStore>>, Box<dyn Error>> {
+    use tower_client_credentials::clients::SqlClientStore;
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        return Ok(None);
+    };
+    let store = SqlClientStore::connect(&url).await?;
+    if store.count().await? == 0 {
+        let seed = MemoryClientStore::from_toml_file(&config.clients_file)?;
+        for client in seed.clients() {
+            store.insert(client).await?;
+        }
+        tracing::info!(clients = seed.len(), from = %config.clients_file.display(), "seeded the client database");
+    }
+    Ok(Some(Arc::new(store)))
+}
+
+#[cfg(not(feature = "sqlx"))]
+async fn database_clients(_: &Config) -> Result<Option<Arc<dyn ClientStore>>, Box<dyn Error>> {
+    match std::env::var_os("DATABASE_URL") {
+        Some(_) => Err(
+            "DATABASE_URL needs the sqlx feature: cargo run --example server --features sqlx"
+                .into(),
+        ),
+        None => Ok(None),
+    }
+}
+
+/// [`token_issuer`] over another client store.
+pub(crate) fn token_issuer_with(
+    config: &Config,
+    issuer_url: String,
+    clients: impl ClientStore,
+) -> Result<TokenIssuer, Box<dyn Error>> {
+    let ring = KeyRing::new(signing_key(config.signing_key_file.as_deref())?);
     Ok(TokenIssuer::builder()
         .issuer(issuer_url)
         .keys(ring)
@@ -461,7 +503,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let base = format!("http://{bound}");
     let issuer_url = config.issuer.clone().unwrap_or_else(|| base.clone());
 
-    let issuer = token_issuer(&config, issuer_url.clone())?;
+    let issuer = match database_clients(&config).await? {
+        Some(clients) => token_issuer_with(&config, issuer_url.clone(), clients)?,
+        None => token_issuer(&config, issuer_url.clone())?,
+    };
     let app = app(&issuer, &config.trusted_issuers)?;
     let shutdown = shutdown_signal();
 

@@ -701,3 +701,32 @@ async fn two_instances_share_clients_and_secret_expiry_through_postgres() {
     );
     pg.drop_schema().await;
 }
+
+/// The demo with `DATABASE_URL`: seeds an empty database from `CLIENTS_FILE` once, then serves
+/// the clients from it (a client removed there stays removed across restarts).
+#[tokio::test]
+async fn demo_server_seeds_an_empty_database_once_and_serves_from_it() {
+    let file = SqliteFile::new();
+    let start = || {
+        common::example_process::ExampleProcess::start("server", |command| {
+            command
+                .env("DATABASE_URL", file.url())
+                .env("ADDR", "127.0.0.1:0")
+                .env_remove("CLIENTS_FILE");
+        })
+    };
+    let base_of = |line: &str| line.rsplit(' ').next().expect("base url").to_owned();
+    let demo = start();
+    let url = format!("{}/oauth2/token", base_of(demo.first_line()));
+    assert_eq!(grant(&url, "demo", "demo-secret").await.status, 200);
+    assert_eq!(grant(&url, "reader", "reader-secret").await.status, 200);
+    drop(demo);
+    let store = SqlClientStore::connect(&file.url()).await.expect("connect");
+    assert_eq!(store.count().await.expect("count"), 2);
+    store.remove("reader").await.expect("remove");
+    let demo = start();
+    let url = format!("{}/oauth2/token", base_of(demo.first_line()));
+    assert_eq!(grant(&url, "demo", "demo-secret").await.status, 200);
+    let refused = grant(&url, "reader", "reader-secret").await;
+    assert_eq!(refused, invalid_client_with_challenge(), "not seeded again");
+}

@@ -121,6 +121,11 @@ impl MemoryClientStore {
         self.clients.get(client_id)
     }
 
+    /// Every client, in no particular order (for copying them to another store).
+    pub fn clients(&self) -> impl Iterator<Item = &Client> {
+        self.clients.values()
+    }
+
     /// Number of clients.
     pub fn len(&self) -> usize {
         self.clients.len()
@@ -248,6 +253,7 @@ mod tests {
             .join("\n");
         let store = MemoryClientStore::from_toml_str(&toml).unwrap();
         assert_eq!(store.len(), 3);
+        assert_eq!(store.clients().count(), 3);
         let rotating = store.get("nightly-batch").unwrap();
         let expiries: Vec<_> = rotating.secrets().iter().map(|s| s.not_after()).collect();
         assert_eq!(expiries, [Some(1_900_000_000), None]);
