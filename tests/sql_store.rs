@@ -429,7 +429,6 @@ async fn hostile_rows(url: &str) {
             "{message}"
         );
         assert!(!message.contains(value), "{message} shows the value");
-        // Over HTTP: the server's problem, 503, never a panic.
         store.remove("victim").await.expect("remove");
     }
     // Not-null columns of the wrong type (SQLite stores whatever it is given).
@@ -442,6 +441,7 @@ async fn hostile_rows(url: &str) {
         .await;
         let err = store.find("victim").await.unwrap_err();
         assert!(err.to_string().contains("clients.enabled"), "{err}");
+        // Over HTTP: the server's problem, 503, never a panic.
         let endpoint = token_endpoint(store.clone()).await;
         let reply = grant(&endpoint, "victim", "whatever").await;
         assert_eq!(reply.status, 503, "{}", reply.body);
@@ -499,6 +499,21 @@ async fn sqlite_migrations_create_the_file_and_rerun_on_an_existing_database() {
         .await
         .expect("migrated database");
     let client = again.find("reports-exporter").await.unwrap().expect("kept");
+    assert!(
+        client.secrets()[0]
+            .secret()
+            .verify(secret.expose().as_bytes())
+    );
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_database_keeps_its_schema_and_clients() {
+    let store = SqlClientStore::connect("sqlite::memory:")
+        .await
+        .expect("connect");
+    let secret = store.add(exporter()).await.expect("add");
+    store.clear_cache();
+    let client = store.find("reports-exporter").await.unwrap().expect("kept");
     assert!(
         client.secrets()[0]
             .secret()

@@ -189,6 +189,7 @@ impl ClientBuilder {
     }
 
     /// The `client_id` being built.
+    #[cfg(feature = "sqlx")]
     pub(super) fn client_id(&self) -> &str {
         &self.id
     }

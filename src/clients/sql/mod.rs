@@ -129,7 +129,18 @@ impl SqlClientStore {
                 let options = SqliteConnectOptions::from_str(url)
                     .map_err(|e| SqlStoreError::InvalidUrl(redact(&e.to_string(), password)))?
                     .create_if_missing(true);
-                let pool = SqlitePoolOptions::new()
+                // An in-memory database lives while a connection to it does: keep one, for
+                // ever, so the migrated schema and the clients stay.
+                let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+                let pool = if in_memory {
+                    SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None)
+                } else {
+                    SqlitePoolOptions::new()
+                };
+                let pool = pool
                     .connect_with(options)
                     .await
                     .map_err(|e| SqlStoreError::Connect(redact(&e.to_string(), password)))?;
