@@ -4,7 +4,11 @@
 //!
 //! Every failure answers the same `invalid_client`; why it failed is logged at debug level
 //! only. An unknown id is checked against the store's dummy secret, so it takes the same path,
-//! and about the same time, as a wrong secret (DESIGN.md decision 5).
+//! and about the same time, as a wrong secret (DESIGN.md decision 5). A presented secret is
+//! checked against every live secret of the client (one, except during a rotation), whichever
+//! matches: the time depends on how many the client has, never on which one matched. A secret
+//! past its `not_after` by the issuer's clock is not checked at all; a client left with none
+//! is answered like an unknown one.
 //!
 //! Around that: the [throttle](super::throttle) refuses attempts after too many failures
 //! (RFC 6749 §2.3.1) before any secret is checked, the
