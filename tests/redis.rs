@@ -1,0 +1,421 @@
+//! The Redis stores (feature `redis`) over real HTTP on 127.0.0.1 and a real Redis: two
+//! token-endpoint instances sharing one Redis, each with its own in-memory client store
+//! holding the same clients.
+//!
+//! The tests run when `TEST_REDIS_URL` is set (`.ci/run` sets it to the local server) and
+//! fail, not skip, when it is set but Redis does not answer. Each test writes under its own
+//! random key prefix. Outages go through a TCP proxy the test closes: pausing the real server
+//! would stall the other tests running beside it.
+#![cfg(all(
+    feature = "redis",
+    feature = "axum",
+    feature = "issue",
+    feature = "client"
+))]
+
+mod common;
+
+use std::time::Duration;
+
+use axum::Router;
+use common::issue::{FORM, Reply, basic, scopes, serve_with_connect_info, urlencode};
+use common::{AUDIENCE, ISSUER, http, now};
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tower_client_credentials::clients::{AuthMethod, Client, ClientSecret, MemoryClientStore};
+use tower_client_credentials::issue::throttle::ThrottleLimits;
+use tower_client_credentials::issue::{
+    ClientCredentialsTokenService, JWT_BEARER_ASSERTION, TokenIssuer,
+};
+use tower_client_credentials::keys::{Algorithm, KeyRing, SigningKey};
+use tower_client_credentials::redis::{RedisConnection, RedisReplayGuard, RedisThrottle};
+
+const TOKEN_URL: &str = "https://auth.test/oauth2/token";
+const GRANT: &str = "grant_type=client_credentials";
+/// A client with a generated (SHA-256) secret.
+const EXPORTER: &str = "reports-exporter";
+/// A `private_key_jwt` client.
+const SIGNER: &str = "billing";
+
+/// The Redis of `TEST_REDIS_URL`, under a prefix of its own; `None` (and a line saying why)
+/// when the variable is unset. Panics when it is set and Redis does not answer.
+async fn redis(test: &str) -> Option<RedisConnection> {
+    let Ok(url) = std::env::var("TEST_REDIS_URL") else {
+        eprintln!("skipped {test}: TEST_REDIS_URL is not set (.ci/run sets it)");
+        return None;
+    };
+    let redis = RedisConnection::open(&url)
+        .unwrap_or_else(|e| panic!("TEST_REDIS_URL is set but unusable: {e}"))
+        .with_prefix(format!("tcc-test:{}:", random_hex()));
+    if let Err(e) = redis.ping().await {
+        panic!("TEST_REDIS_URL is set but Redis does not answer: {e}");
+    }
+    Some(redis)
+}
+
+fn random_hex() -> String {
+    let bytes: [u8; 8] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What both instances of a test share: the clients' secrets and keys.
+struct Clients {
+    secret: String,
+    stored: ClientSecret,
+    signer: SigningKey,
+}
+
+impl Clients {
+    fn new() -> Self {
+        let (plain, stored) = ClientSecret::generate();
+        Clients {
+            secret: plain.expose().to_owned(),
+            stored,
+            signer: SigningKey::generate(Algorithm::EdDSA).expect("keygen"),
+        }
+    }
+
+    /// A fresh in-memory store holding the same clients.
+    fn store(&self) -> MemoryClientStore {
+        let exporter = Client::builder(EXPORTER)
+            .secret(self.stored.clone())
+            .auth_methods([AuthMethod::ClientSecretBasic])
+            .allowed_scopes(scopes("reports:read"))
+            .default_scopes(scopes("reports:read"))
+            .audiences([AUDIENCE])
+            .build()
+            .expect("client");
+        let signer = Client::builder(SIGNER)
+            .auth_methods([AuthMethod::PrivateKeyJwt])
+            .keys([self.signer.verifying_key().clone()])
+            .allowed_scopes(scopes("invoices:read"))
+            .audiences([AUDIENCE])
+            .build()
+            .expect("client");
+        MemoryClientStore::new()
+            .with_client(exporter)
+            .with_client(signer)
+    }
+
+    /// An assertion of the signer with this `jti`, valid for a minute.
+    fn assertion(&self, jti: &str) -> String {
+        let now = now();
+        let claims = json!({
+            "iss": SIGNER, "sub": SIGNER, "aud": TOKEN_URL,
+            "iat": now, "exp": now + 60, "jti": jti,
+        });
+        self.signer.sign("JWT", &claims).expect("sign")
+    }
+}
+
+/// One token-endpoint instance.
+struct Instance {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Instance {
+    /// An instance whose replay guard and throttle are on `redis`.
+    async fn start(clients: &Clients, redis: &RedisConnection, limits: ThrottleLimits) -> Self {
+        let issuer = TokenIssuer::builder()
+            .issuer(ISSUER)
+            .keys(KeyRing::new(
+                SigningKey::generate(Algorithm::EdDSA).expect("keygen"),
+            ))
+            .clients(clients.store())
+            .replay_guard(RedisReplayGuard::new(redis.clone()))
+            .throttle(RedisThrottle::new(redis.clone(), limits))
+            .build()
+            .expect("issuer");
+        let app = Router::new()
+            .route_service("/oauth2/token", ClientCredentialsTokenService::new(issuer));
+        let base = serve_with_connect_info(app).await;
+        Instance {
+            url: format!("{base}/oauth2/token"),
+            http: http(),
+        }
+    }
+
+    async fn post(&self, authorization: Option<&str>, body: String) -> Reply {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header("content-type", FORM)
+            .body(body);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        Reply::read(request.send().await.expect("request")).await
+    }
+
+    async fn post_secret(&self, secret: &str) -> Reply {
+        self.post(Some(&basic(EXPORTER, secret)), GRANT.to_owned())
+            .await
+    }
+
+    async fn post_assertion(&self, assertion: &str) -> Reply {
+        let body = format!(
+            "{GRANT}&client_assertion_type={}&client_assertion={}",
+            urlencode(JWT_BEARER_ASSERTION),
+            urlencode(assertion)
+        );
+        self.post(None, body).await
+    }
+}
+
+fn invalid_client() -> Reply {
+    Reply::error(401, "invalid_client", "client authentication failed")
+}
+
+fn invalid_client_basic() -> Reply {
+    invalid_client().with_header("www-authenticate", r#"Basic realm="token""#)
+}
+
+fn replay_guard_unavailable() -> Reply {
+    Reply::error(
+        503,
+        "temporarily_unavailable",
+        "the replay guard is unavailable",
+    )
+}
+
+/// A 429 whose `Retry-After` is within the window; returns it.
+fn assert_throttled(reply: &Reply, window: u64) -> u64 {
+    assert_eq!(reply.status, 429, "{}", reply.body);
+    let retry_after: u64 = reply
+        .headers
+        .iter()
+        .find(|(name, _)| name == "retry-after")
+        .map(|(_, value)| value.parse().expect("seconds"))
+        .expect("Retry-After");
+    assert!((1..=window).contains(&retry_after), "{retry_after}");
+    retry_after
+}
+
+/// A TCP proxy to Redis that the test can cut (every connection closed, new ones refused at
+/// once) and restore, on the same address.
+struct Proxy {
+    url: String,
+    up: watch::Sender<bool>,
+}
+
+impl Proxy {
+    async fn to(target_url: &str) -> Self {
+        let target = target_url
+            .trim_start_matches("redis://")
+            .split('/')
+            .next()
+            .expect("host:port")
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("redis://{}", listener.local_addr().expect("addr"));
+        let (up, watcher) = watch::channel(true);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
+                if !*watcher.borrow() {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let mut down = watcher.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = down.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        Proxy { url, up }
+    }
+
+    fn cut(&self) {
+        self.up.send_replace(false);
+    }
+
+    fn restore(&self) {
+        self.up.send_replace(true);
+    }
+}
+
+/// Polls `check` every 50 ms for up to `within`.
+async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// --- replay guard ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_assertion_used_on_one_instance_is_refused_on_the_other() {
+    let Some(redis) = redis("an_assertion_used_on_one_instance_is_refused_on_the_other").await
+    else {
+        return;
+    };
+    let clients = Clients::new();
+    let a = Instance::start(&clients, &redis, ThrottleLimits::default()).await;
+    let b = Instance::start(&clients, &redis, ThrottleLimits::default()).await;
+    let assertion = clients.assertion("shared-once");
+    assert_eq!(
+        a.post_assertion(&assertion).await.token()["scope"],
+        "invoices:read"
+    );
+    assert_eq!(b.post_assertion(&assertion).await, invalid_client());
+    assert_eq!(a.post_assertion(&assertion).await, invalid_client());
+    // Another jti is another assertion.
+    let other = clients.assertion("shared-twice");
+    assert_eq!(
+        b.post_assertion(&other).await.token()["scope"],
+        "invoices:read"
+    );
+}
+
+#[tokio::test]
+async fn redis_down_refuses_assertions_with_503_and_recovers() {
+    let Some(redis) = redis("redis_down_refuses_assertions_with_503_and_recovers").await else {
+        return;
+    };
+    let url = std::env::var("TEST_REDIS_URL").expect("set");
+    let proxy = Proxy::to(&url).await;
+    let through = RedisConnection::open(&proxy.url)
+        .expect("url")
+        .with_prefix(redis.prefix().to_owned());
+    let clients = Clients::new();
+    let a = Instance::start(&clients, &through, ThrottleLimits::default()).await;
+    let b = Instance::start(&clients, &redis, ThrottleLimits::default()).await;
+
+    let before = clients.assertion("before-outage");
+    assert_eq!(a.post_assertion(&before).await.status, 200);
+
+    proxy.cut();
+    let during = clients.assertion("during-outage");
+    assert_eq!(a.post_assertion(&during).await, replay_guard_unavailable());
+    // A secret does not need the guard.
+    assert_eq!(a.post_secret(&clients.secret).await.status, 200);
+    // The refused assertion was not recorded: it still works where Redis answers.
+    assert_eq!(b.post_assertion(&during).await.status, 200);
+
+    proxy.restore();
+    let after = clients.assertion("after-outage");
+    let recovered = eventually(Duration::from_secs(10), || async {
+        a.post_assertion(&after).await.status == 200
+    })
+    .await;
+    assert!(recovered, "the guard did not recover");
+    // And it remembers across instances again.
+    assert_eq!(b.post_assertion(&after).await, invalid_client());
+    assert_eq!(a.post_assertion(&before).await, invalid_client());
+}
+
+// --- throttle --------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn ten_wrong_secrets_on_one_instance_lock_the_client_out_on_the_other() {
+    let Some(redis) =
+        redis("ten_wrong_secrets_on_one_instance_lock_the_client_out_on_the_other").await
+    else {
+        return;
+    };
+    let clients = Clients::new();
+    let a = Instance::start(&clients, &redis, ThrottleLimits::default()).await;
+    let b = Instance::start(&clients, &redis, ThrottleLimits::default()).await;
+    for _ in 0..10 {
+        assert_eq!(a.post_secret("wrong").await, invalid_client_basic());
+    }
+    // Refused without checking, even the right secret, on the other instance.
+    let reply = b.post_secret(&clients.secret).await;
+    let retry_after = assert_throttled(&reply, 60);
+    assert_eq!(
+        reply,
+        Reply::error(
+            429,
+            "temporarily_unavailable",
+            "too many failed client authentications"
+        )
+        .with_header("retry-after", &retry_after.to_string())
+    );
+    assert_throttled(&a.post_secret(&clients.secret).await, 60);
+}
+
+#[tokio::test]
+async fn a_success_clears_the_shared_count() {
+    let Some(redis) = redis("a_success_clears_the_shared_count").await else {
+        return;
+    };
+    let clients = Clients::new();
+    let limits = ThrottleLimits::default().with_client_failures(3);
+    let a = Instance::start(&clients, &redis, limits).await;
+    let b = Instance::start(&clients, &redis, limits).await;
+    assert_eq!(a.post_secret("wrong").await, invalid_client_basic());
+    assert_eq!(b.post_secret("wrong").await, invalid_client_basic());
+    assert_eq!(b.post_secret(&clients.secret).await.status, 200);
+    assert_eq!(a.post_secret("wrong").await, invalid_client_basic());
+    assert_eq!(b.post_secret("wrong").await, invalid_client_basic());
+    // Two failures since the success: not locked.
+    assert_eq!(a.post_secret(&clients.secret).await.status, 200);
+}
+
+#[tokio::test]
+async fn redis_down_the_throttle_limits_in_memory_and_recovers() {
+    let Some(redis) = redis("redis_down_the_throttle_limits_in_memory_and_recovers").await else {
+        return;
+    };
+    let url = std::env::var("TEST_REDIS_URL").expect("set");
+    let proxy = Proxy::to(&url).await;
+    let through = RedisConnection::open(&proxy.url)
+        .expect("url")
+        .with_prefix(redis.prefix().to_owned());
+    let clients = Clients::new();
+    let limits = ThrottleLimits::default().with_client_failures(3);
+    let a = Instance::start(&clients, &through, limits).await;
+    let b = Instance::start(&clients, &redis, limits).await;
+
+    proxy.cut();
+    for _ in 0..3 {
+        assert_eq!(a.post_secret("wrong").await, invalid_client_basic());
+    }
+    // Still limiting, in A's memory only: B never saw those failures.
+    assert_throttled(&a.post_secret(&clients.secret).await, 60);
+    assert_eq!(b.post_secret(&clients.secret).await.status, 200);
+
+    proxy.restore();
+    // Back on Redis: failures on A count on B again (an unknown id counts like a known one).
+    let mut round = 0;
+    let shared = eventually(Duration::from_secs(10), || {
+        round += 1;
+        let id = format!("unknown-{round}");
+        let (a, b) = (&a, &b);
+        async move {
+            for _ in 0..3 {
+                a.post(Some(&basic(&id, "wrong")), GRANT.to_owned()).await;
+            }
+            b.post(Some(&basic(&id, "wrong")), GRANT.to_owned())
+                .await
+                .status
+                == 429
+        }
+    })
+    .await;
+    assert!(shared, "the throttle did not go back to Redis");
+    // The lock-out made in memory during the outage still holds on A.
+    assert_throttled(&a.post_secret(&clients.secret).await, 60);
+}
