@@ -15,6 +15,7 @@
 
 mod common;
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::Router;
@@ -29,7 +30,9 @@ use tower_client_credentials::issue::{
     ClientCredentialsTokenService, JWT_BEARER_ASSERTION, TokenIssuer,
 };
 use tower_client_credentials::keys::{Algorithm, KeyRing, SigningKey};
-use tower_client_credentials::redis::{RedisConnection, RedisReplayGuard, RedisThrottle};
+use tower_client_credentials::redis::{
+    CredentialInvalidation, RedisConnection, RedisReplayGuard, RedisThrottle,
+};
 
 const TOKEN_URL: &str = "https://auth.test/oauth2/token";
 const GRANT: &str = "grant_type=client_credentials";
@@ -37,6 +40,16 @@ const GRANT: &str = "grant_type=client_credentials";
 const EXPORTER: &str = "reports-exporter";
 /// A `private_key_jwt` client.
 const SIGNER: &str = "billing";
+/// A client with a human-chosen (Argon2id) secret: the credential cache remembers it.
+const OPERATOR: &str = "ops-dashboard";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Argon2id is slow in debug builds: hash once per test binary.
+fn password_hash() -> ClientSecret {
+    static HASH: OnceLock<ClientSecret> = OnceLock::new();
+    HASH.get_or_init(|| ClientSecret::hash_password(PASSWORD).expect("argon2id"))
+        .clone()
+}
 
 /// The Redis of `TEST_REDIS_URL`, under a prefix of its own; `None` (and a line saying why)
 /// when the variable is unset. Panics when it is set and Redis does not answer.
@@ -93,8 +106,16 @@ impl Clients {
             .audiences([AUDIENCE])
             .build()
             .expect("client");
+        let operator = Client::builder(OPERATOR)
+            .secret(password_hash())
+            .auth_methods([AuthMethod::ClientSecretBasic])
+            .allowed_scopes(scopes("reports:read"))
+            .audiences([AUDIENCE])
+            .build()
+            .expect("client");
         MemoryClientStore::new()
             .with_client(exporter)
+            .with_client(operator)
             .with_client(signer)
     }
 
@@ -113,6 +134,7 @@ impl Clients {
 struct Instance {
     url: String,
     http: reqwest::Client,
+    issuer: TokenIssuer,
 }
 
 impl Instance {
@@ -128,12 +150,15 @@ impl Instance {
             .throttle(RedisThrottle::new(redis.clone(), limits))
             .build()
             .expect("issuer");
-        let app = Router::new()
-            .route_service("/oauth2/token", ClientCredentialsTokenService::new(issuer));
+        let app = Router::new().route_service(
+            "/oauth2/token",
+            ClientCredentialsTokenService::new(issuer.clone()),
+        );
         let base = serve_with_connect_info(app).await;
         Instance {
             url: format!("{base}/oauth2/token"),
             http: http(),
+            issuer,
         }
     }
 
@@ -418,4 +443,106 @@ async fn redis_down_the_throttle_limits_in_memory_and_recovers() {
     assert!(shared, "the throttle did not go back to Redis");
     // The lock-out made in memory during the outage still holds on A.
     assert_throttled(&a.post_secret(&clients.secret).await, 60);
+}
+
+// --- credential-cache invalidation -----------------------------------------------------------
+
+impl Instance {
+    /// Grants the operator a token with its (Argon2id) password.
+    async fn grant_operator(&self) {
+        let reply = self
+            .post(Some(&basic(OPERATOR, PASSWORD)), GRANT.to_owned())
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+
+    fn cached_credentials(&self) -> usize {
+        self.issuer.credential_cache_stats().entries
+    }
+}
+
+#[tokio::test]
+async fn a_forget_published_on_one_instance_empties_the_cache_of_the_other() {
+    let Some(redis) =
+        redis("a_forget_published_on_one_instance_empties_the_cache_of_the_other").await
+    else {
+        return;
+    };
+    let clients = Clients::new();
+    let a = Instance::start(&clients, &redis, ThrottleLimits::default()).await;
+    let b = Instance::start(&clients, &redis, ThrottleLimits::default()).await;
+    let invalidation = CredentialInvalidation::new(redis.clone());
+    let listener_a = invalidation.listen(a.issuer.clone());
+    let listener_b = invalidation.listen(b.issuer.clone());
+    listener_a.subscribed().await;
+    listener_b.subscribed().await;
+
+    a.grant_operator().await;
+    b.grant_operator().await;
+    assert_eq!((a.cached_credentials(), b.cached_credentials()), (1, 1));
+    // Another client's message leaves it.
+    assert_eq!(invalidation.publish_forget(EXPORTER).await, Ok(2));
+    assert_eq!(invalidation.publish_forget(OPERATOR).await, Ok(2));
+    let forgotten = eventually(Duration::from_secs(2), || async {
+        a.cached_credentials() == 0 && b.cached_credentials() == 0
+    })
+    .await;
+    assert!(forgotten, "the forget did not reach both instances");
+
+    b.grant_operator().await;
+    assert_eq!(invalidation.publish_forget_all().await, Ok(2));
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            b.cached_credentials() == 0
+        })
+        .await
+    );
+
+    // A dropped listener no longer listens.
+    drop(listener_a);
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            invalidation.publish_forget(OPERATOR).await == Ok(1)
+        })
+        .await
+    );
+}
+
+#[tokio::test]
+async fn a_listener_that_lost_its_subscription_forgets_everything_when_it_is_back() {
+    let Some(redis) =
+        redis("a_listener_that_lost_its_subscription_forgets_everything_when_it_is_back").await
+    else {
+        return;
+    };
+    let url = std::env::var("TEST_REDIS_URL").expect("set");
+    let proxy = Proxy::to(&url).await;
+    let through = RedisConnection::open(&proxy.url)
+        .expect("url")
+        .with_prefix(redis.prefix().to_owned());
+    let clients = Clients::new();
+    let a = Instance::start(&clients, &redis, ThrottleLimits::default()).await;
+    let listener = CredentialInvalidation::new(through).listen(a.issuer.clone());
+    listener.subscribed().await;
+
+    proxy.cut();
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            !listener.is_subscribed()
+        })
+        .await
+    );
+    a.grant_operator().await;
+    assert_eq!(a.cached_credentials(), 1);
+    // A message it cannot get.
+    let published = CredentialInvalidation::new(redis.clone())
+        .publish_forget(OPERATOR)
+        .await;
+    assert_eq!(published, Ok(0));
+
+    proxy.restore();
+    tokio::time::timeout(Duration::from_secs(10), listener.subscribed())
+        .await
+        .expect("subscribed again");
+    assert_eq!(a.cached_credentials(), 0);
 }

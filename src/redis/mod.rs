@@ -35,11 +35,15 @@
 
 mod connection;
 #[cfg(feature = "issue")]
+mod invalidation;
+#[cfg(feature = "issue")]
 mod replay;
 #[cfg(feature = "issue")]
 mod throttle;
 
 pub use connection::{DEFAULT_COMMAND_TIMEOUT, DEFAULT_PREFIX, RedisConfigError, RedisConnection};
+#[cfg(feature = "issue")]
+pub use invalidation::{CredentialInvalidation, CredentialListener};
 #[cfg(feature = "issue")]
 pub use replay::RedisReplayGuard;
 #[cfg(feature = "issue")]
