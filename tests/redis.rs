@@ -15,7 +15,8 @@
 
 mod common;
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -30,8 +31,11 @@ use tower_client_credentials::issue::{
     ClientCredentialsTokenService, JWT_BEARER_ASSERTION, TokenIssuer,
 };
 use tower_client_credentials::keys::{Algorithm, KeyRing, SigningKey};
+use tower_client_credentials::outbound::{
+    CachedTokenSource, ClientCredentials, TokenSource, TokenSourceError,
+};
 use tower_client_credentials::redis::{
-    CredentialInvalidation, RedisConnection, RedisReplayGuard, RedisThrottle,
+    CredentialInvalidation, RedisConnection, RedisReplayGuard, RedisThrottle, RedisTokenCache,
 };
 
 const TOKEN_URL: &str = "https://auth.test/oauth2/token";
@@ -545,4 +549,160 @@ async fn a_listener_that_lost_its_subscription_forgets_everything_when_it_is_bac
         .await
         .expect("subscribed again");
     assert_eq!(a.cached_credentials(), 0);
+}
+
+// --- outbound shared tier ------------------------------------------------------------------
+
+/// A token endpoint that counts its requests and answers each after `delay` with a new token
+/// living five minutes.
+async fn counting_token_endpoint(delay: Duration) -> (String, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    let app = Router::new().route(
+        "/token",
+        axum::routing::post(move || {
+            let seen = seen.clone();
+            async move {
+                let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+                tokio::time::sleep(delay).await;
+                axum::Json(json!({
+                    "access_token": format!("token-{n}"),
+                    "token_type": "Bearer",
+                    "expires_in": 300,
+                    "scope": "reports:read",
+                }))
+            }
+        }),
+    );
+    (format!("{}/token", common::serve(app).await), count)
+}
+
+fn outbound_client(endpoint: &str) -> ClientCredentials {
+    ClientCredentials::builder()
+        .token_endpoint(endpoint)
+        .client_id("billing")
+        .client_secret("not-sent-to-redis")
+        .scope("reports:read")
+        .allow_http()
+        .build()
+        .expect("client")
+}
+
+/// A source with the shared tier on `redis`, as one instance would build it.
+fn shared_source(endpoint: &str, redis: &RedisConnection) -> CachedTokenSource {
+    CachedTokenSource::builder(outbound_client(endpoint))
+        .shared(RedisTokenCache::new(redis.clone()))
+        .build()
+}
+
+/// Forty concurrent callers on each of `sources`; every token they got.
+async fn many_callers(sources: &[CachedTokenSource]) -> Vec<Result<String, TokenSourceError>> {
+    let calls: Vec<_> = sources
+        .iter()
+        .flat_map(|source| {
+            (0..40).map(move |_| {
+                let source = source.clone();
+                tokio::spawn(async move { source.token().await.map(|t| t.secret().to_owned()) })
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for call in calls {
+        tokens.push(call.await.expect("task"));
+    }
+    tokens
+}
+
+#[tokio::test]
+async fn two_instances_sharing_the_redis_tier_make_one_token_request() {
+    let Some(redis) = redis("two_instances_sharing_the_redis_tier_make_one_token_request").await
+    else {
+        return;
+    };
+    let (endpoint, count) = counting_token_endpoint(Duration::from_millis(200)).await;
+    let sources = [
+        shared_source(&endpoint, &redis),
+        shared_source(&endpoint, &redis),
+    ];
+    let tokens = many_callers(&sources).await;
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    assert!(tokens.iter().all(|t| t.as_deref() == Ok("token-1")));
+    // A third instance started later finds it too, and keeps the expiry and scope.
+    let late = shared_source(&endpoint, &redis);
+    let token = late.token().await.expect("token");
+    assert_eq!(token.secret(), "token-1");
+    assert_eq!(token.scope(), Some("reports:read"));
+    assert_eq!(
+        token.expires_at(),
+        sources[0].token().await.expect("held").expires_at()
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    // The key names no secret and no token; only the token's value holds it.
+    let mut conn = redis.manager();
+    let keys: Vec<String> = ::redis::cmd("KEYS")
+        .arg(format!("{}*", redis.prefix()))
+        .query_async(&mut conn)
+        .await
+        .expect("keys");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(!keys[0].contains("not-sent-to-redis") && !keys[0].contains("billing"));
+}
+
+#[tokio::test]
+async fn a_token_refused_with_401_is_not_served_again_from_the_shared_tier() {
+    let Some(redis) =
+        redis("a_token_refused_with_401_is_not_served_again_from_the_shared_tier").await
+    else {
+        return;
+    };
+    let (endpoint, count) = counting_token_endpoint(Duration::ZERO).await;
+    let a = shared_source(&endpoint, &redis);
+    let b = shared_source(&endpoint, &redis);
+    let first = a.token().await.expect("token");
+    assert_eq!(b.token().await.expect("token").secret(), "token-1");
+    let renewed = a.renew(&first).await.expect("renewed");
+    assert_eq!(renewed.secret(), "token-2");
+    // The other instance picks the new one up when it is refused the old one.
+    let held = b.token().await.expect("token");
+    assert_eq!(b.renew(&held).await.expect("renewed").secret(), "token-2");
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn redis_down_each_instance_fetches_its_own_token_and_recovers() {
+    let Some(redis) = redis("redis_down_each_instance_fetches_its_own_token_and_recovers").await
+    else {
+        return;
+    };
+    let url = std::env::var("TEST_REDIS_URL").expect("set");
+    let proxy = Proxy::to(&url).await;
+    let through = RedisConnection::open(&proxy.url)
+        .expect("url")
+        .with_prefix(redis.prefix().to_owned());
+    let (endpoint, count) = counting_token_endpoint(Duration::from_millis(100)).await;
+
+    proxy.cut();
+    let sources = [
+        shared_source(&endpoint, &through),
+        shared_source(&endpoint, &through),
+    ];
+    let tokens = many_callers(&sources).await;
+    assert!(tokens.iter().all(Result::is_ok), "{tokens:?}");
+    // Single flight still holds per instance.
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+
+    proxy.restore();
+    let recovered = eventually(Duration::from_secs(10), || async {
+        through.ping().await.is_ok()
+    })
+    .await;
+    assert!(recovered);
+    let before = count.load(Ordering::SeqCst);
+    let sources = [
+        shared_source(&endpoint, &through),
+        shared_source(&endpoint, &through),
+    ];
+    let tokens = many_callers(&sources).await;
+    assert!(tokens.iter().all(Result::is_ok), "{tokens:?}");
+    assert_eq!(count.load(Ordering::SeqCst), before + 1);
 }

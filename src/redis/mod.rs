@@ -40,6 +40,8 @@ mod invalidation;
 mod replay;
 #[cfg(feature = "issue")]
 mod throttle;
+#[cfg(feature = "client")]
+mod token_cache;
 
 pub use connection::{DEFAULT_COMMAND_TIMEOUT, DEFAULT_PREFIX, RedisConfigError, RedisConnection};
 #[cfg(feature = "issue")]
@@ -48,3 +50,5 @@ pub use invalidation::{CredentialInvalidation, CredentialListener};
 pub use replay::RedisReplayGuard;
 #[cfg(feature = "issue")]
 pub use throttle::RedisThrottle;
+#[cfg(feature = "client")]
+pub use token_cache::RedisTokenCache;
