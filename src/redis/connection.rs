@@ -3,12 +3,10 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, Cmd, FromRedisValue, RedisError};
-use sha2::{Digest, Sha256};
 
 use crate::store::StoreError;
 
@@ -123,6 +121,7 @@ impl RedisConnection {
     }
 
     /// `prefix` + `part`.
+    #[cfg(any(feature = "issue", feature = "client"))]
     pub(crate) fn key(&self, part: &str) -> String {
         let mut key = String::with_capacity(self.prefix.len() + part.len());
         key.push_str(&self.prefix);
@@ -170,7 +169,9 @@ fn kind(error: &RedisError) -> String {
 
 /// SHA-256 of `parts`, each length-prefixed (so no two lists collide), as lowercase hex: keys
 /// of bounded size whatever the caller sent.
+#[cfg(feature = "issue")]
 pub(crate) fn hashed(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();
     for part in parts {
         hash.update((part.len() as u64).to_be_bytes());
@@ -187,7 +188,10 @@ pub(crate) fn hashed(parts: &[&[u8]]) -> String {
 
 /// Logs a warning at most once per `every` seconds per `last` (Unix seconds of the last one):
 /// an outage must not write a line per request.
-pub(crate) fn warn_rarely(last: &AtomicU64, every: u64, log: impl FnOnce()) {
+#[cfg(feature = "issue")]
+pub(crate) fn warn_rarely(last: &std::sync::atomic::AtomicU64, every: u64, log: impl FnOnce()) {
+    use std::sync::atomic::Ordering;
+    use std::time::{SystemTime, UNIX_EPOCH};
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
