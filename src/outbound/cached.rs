@@ -385,10 +385,13 @@ impl Inner {
         let s = self.settings;
         let deadline = Instant::now() + s.retry_deadline;
         let mut backoff = s.initial_backoff;
+        // The last answer that was not cut short by the deadline: what the caller is told when
+        // the deadline ends an attempt (the endpoint's own failure says more than "timeout").
+        let mut last: Option<TokenSourceError> = None;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(TokenSourceError::Timeout);
+                return Err(last.unwrap_or(TokenSourceError::Timeout));
             }
             let now = self.clock.now();
             let failure = match self.client.request_token(now, remaining).await {
@@ -404,6 +407,9 @@ impl Inner {
             };
             if !failure.error.is_transient() {
                 return Err(failure.error);
+            }
+            if failure.error == TokenSourceError::Timeout && Instant::now() >= deadline {
+                return Err(last.unwrap_or(TokenSourceError::Timeout));
             }
             let wait = match failure.retry_after {
                 Some(asked) => asked,
@@ -428,6 +434,7 @@ impl Inner {
             );
             tokio::time::sleep(wait).await;
             backoff = (backoff * 2).min(s.max_backoff);
+            last = Some(failure.error);
         }
     }
 }
