@@ -16,6 +16,11 @@
 //!   `/api/*` also accepts (needs the `remote-jwks` feature): audience `reports-api`, keys by
 //!   discovery, header `typ` `at+jwt`, `JWT` or none, scopes from `scope` or `scp`, the client
 //!   from `client_id`, `azp`, `cid` or `appid`.
+//! - `REDIS_URL` — a Redis (`redis://host:6379`) shared with the other instances: the
+//!   `private_key_jwt` replay guard and the brute-force throttle move there (needs the `redis`
+//!   feature: `cargo run --features redis --example server`). Without it, both stay in memory.
+//!   With it, Redis down refuses assertions (503) and throttles in memory; see the README's
+//!   "Running more than one instance".
 //! - `RUST_LOG` — log filter (default `info`).
 //!
 //! Routes: `POST /oauth2/token`, `GET /.well-known/jwks.json`,
@@ -61,7 +66,7 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tower_client_credentials::clients::{ClientStore, MemoryClientStore};
 use tower_client_credentials::issue::{
-    ClientCredentialsTokenService, TokenIssuer, discovery_routes,
+    ClientCredentialsTokenService, TokenIssuer, TokenIssuerBuilder, discovery_routes,
 };
 use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, SigningKey};
 #[cfg(feature = "remote-jwks")]
@@ -101,6 +106,8 @@ pub(crate) struct Config {
     pub(crate) header_read_timeout: Duration,
     /// `TRUSTED_ISSUERS`: other identity providers whose tokens the API accepts.
     pub(crate) trusted_issuers: Vec<String>,
+    /// `REDIS_URL`: the replay guard and throttle on Redis; `None` keeps them in memory.
+    pub(crate) redis_url: Option<String>,
 }
 
 impl Default for Config {
@@ -112,6 +119,7 @@ impl Default for Config {
             signing_key_file: None,
             header_read_timeout: HEADER_READ_TIMEOUT,
             trusted_issuers: Vec::new(),
+            redis_url: None,
         }
     }
 }
@@ -131,6 +139,9 @@ impl Config {
             trusted_issuers: std::env::var("TRUSTED_ISSUERS")
                 .map(|list| parse_issuer_list(&list))
                 .unwrap_or_default(),
+            redis_url: std::env::var("REDIS_URL")
+                .ok()
+                .filter(|url| !url.is_empty()),
         }
     }
 
@@ -297,12 +308,46 @@ pub(crate) fn token_issuer_with(
     clients: impl ClientStore,
 ) -> Result<TokenIssuer, Box<dyn Error>> {
     let ring = KeyRing::new(signing_key(config.signing_key_file.as_deref())?);
-    Ok(TokenIssuer::builder()
+    let builder = TokenIssuer::builder()
         .issuer(issuer_url)
         .keys(ring)
         .clients(clients)
-        .scopes_supported(["reports:read", "reports:write"])
-        .build()?)
+        .scopes_supported(["reports:read", "reports:write"]);
+    Ok(with_redis(builder, config.redis_url.as_deref())?.build()?)
+}
+
+/// `REDIS_URL`: the replay guard and the throttle on Redis, shared with the other instances.
+/// Nothing is sent to Redis here: an instance starts while Redis is down.
+#[cfg(feature = "redis")]
+fn with_redis(
+    builder: TokenIssuerBuilder,
+    url: Option<&str>,
+) -> Result<TokenIssuerBuilder, Box<dyn Error>> {
+    use tower_client_credentials::issue::throttle::ThrottleLimits;
+    use tower_client_credentials::redis::{RedisConnection, RedisReplayGuard, RedisThrottle};
+
+    let Some(url) = url else {
+        return Ok(builder);
+    };
+    let redis = RedisConnection::open(url).map_err(|e| format!("REDIS_URL: {e}"))?;
+    tracing::info!("replay guard and throttle on Redis (REDIS_URL)");
+    Ok(builder
+        .replay_guard(RedisReplayGuard::new(redis.clone()))
+        .throttle(RedisThrottle::new(redis, ThrottleLimits::default())))
+}
+
+/// Without the `redis` feature, `REDIS_URL` is an error rather than silently ignored.
+#[cfg(not(feature = "redis"))]
+fn with_redis(
+    builder: TokenIssuerBuilder,
+    url: Option<&str>,
+) -> Result<TokenIssuerBuilder, Box<dyn Error>> {
+    match url {
+        Some(_) => Err(
+            "REDIS_URL needs the redis feature: cargo run --features redis --example server".into(),
+        ),
+        None => Ok(builder),
+    }
 }
 
 /// `TRUSTED_ISSUERS`: comma-separated, spaces trimmed, empty entries skipped.

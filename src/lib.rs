@@ -93,6 +93,9 @@ pub mod keys;
 pub mod outbound;
 pub mod protect;
 mod random;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 mod scope;
 pub mod store;
 pub mod time;

@@ -254,7 +254,7 @@ async fn tokens_are_refreshed_early_and_an_expired_token_is_never_served() {
     let time = ManualClock::new(1_900_000_000);
     let source = CachedTokenSource::builder(server.client(SecretMethod::Post))
         .clock(time.clock())
-        .retry_deadline(Duration::from_millis(500))
+        .retry_deadline(Duration::from_secs(2))
         .backoff(Duration::from_millis(50), Duration::from_millis(100))
         .build();
     let first = source.token().await.expect("token");
@@ -382,10 +382,12 @@ async fn transient_failures_are_retried_and_refusals_are_not() {
     );
     assert_eq!(server.script.count(), 8);
 
-    // A failure is not cached: the next call asks again, and gets the token.
+    // A failure is not cached: the next call asks again, and gets the token. (The first
+    // backoff, 2.5–5 s, is past the 2 s deadline: one request, then the error.)
     server.script.then([Answer::Status(503)]);
     let source = CachedTokenSource::builder(server.client(SecretMethod::Basic))
-        .retry_deadline(Duration::from_millis(1))
+        .retry_deadline(Duration::from_secs(2))
+        .backoff(Duration::from_secs(5), Duration::from_secs(5))
         .build();
     assert_eq!(
         source.token().await.unwrap_err(),

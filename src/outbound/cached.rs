@@ -14,7 +14,8 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{AccessToken, ClientCredentials, TokenSource, TokenSourceError};
+use super::shared::{DEFAULT_LOCK_TTL, SharedTier};
+use super::{AccessToken, ClientCredentials, SharedTokenCache, TokenSource, TokenSourceError};
 use crate::time::Clock;
 
 /// A failed background refresh is not tried again for this long (the held token is still
@@ -43,6 +44,11 @@ type Shared = Option<Result<AccessToken, TokenSourceError>>;
 /// - **Renewal**: [`TokenSource::renew`] after a 401 drops the refused token (once, however
 ///   many callers saw it refused) and fetches a new one; [`CachedTokenSource::invalidate`]
 ///   drops the held token.
+///
+/// - **Shared tier** (optional, [`CachedTokenSourceBuilder::shared`]): instances of one
+///   service share their tokens through a [`SharedTokenCache`] (Redis with the `redis`
+///   feature): a fetch first looks there, and one instance at a time fetches for all of them.
+///   A shared tier that fails is skipped (each instance fetches for itself, with a warning).
 ///
 /// A cache hit reads one atomic pointer and the clock, and clones one reference count: no
 /// lock, no allocation.
@@ -77,6 +83,7 @@ struct Inner {
     flights: AtomicU64,
     /// No background refresh before this time (Unix seconds): the last one failed.
     paused_until: AtomicU64,
+    shared: Option<SharedTier>,
 }
 
 /// A fetch in progress, and how to wait for it.
@@ -122,11 +129,24 @@ impl Default for Settings {
 ///     .build();
 /// # let _ = tokens; Ok(()) }
 /// ```
-#[derive(Debug)]
 pub struct CachedTokenSourceBuilder {
     client: ClientCredentials,
     settings: Settings,
     clock: Clock,
+    shared: Option<Arc<dyn SharedTokenCache>>,
+    shared_lock_ttl: Duration,
+}
+
+impl fmt::Debug for CachedTokenSourceBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedTokenSourceBuilder")
+            .field("client", &self.client)
+            .field("settings", &self.settings)
+            .field("clock", &self.clock)
+            .field("shared", &self.shared.is_some())
+            .field("shared_lock_ttl", &self.shared_lock_ttl)
+            .finish()
+    }
 }
 
 impl CachedTokenSourceBuilder {
@@ -164,8 +184,28 @@ impl CachedTokenSourceBuilder {
         self
     }
 
+    /// Shares tokens with the other instances of this service through `cache` (see
+    /// [`SharedTokenCache`]): a fetch looks there first, and one instance at a time fetches
+    /// for all. The tokens stored there are secrets.
+    pub fn shared(mut self, cache: impl SharedTokenCache) -> Self {
+        self.shared = Some(Arc::new(cache));
+        self
+    }
+
+    /// How long one instance may hold the shared fetch lock (default 5 s): the others wait
+    /// that long at most before fetching by themselves.
+    pub fn shared_lock_ttl(mut self, ttl: Duration) -> Self {
+        self.shared_lock_ttl = ttl;
+        self
+    }
+
     /// The source.
     pub fn build(self) -> CachedTokenSource {
+        let key = self.client.cache_key().digest();
+        let lock_ttl = self.shared_lock_ttl;
+        let shared = self
+            .shared
+            .map(|cache| SharedTier::new(cache, key, lock_ttl));
         CachedTokenSource {
             shared: Arc::new(Inner {
                 client: self.client,
@@ -175,6 +215,7 @@ impl CachedTokenSourceBuilder {
                 flight: Mutex::new(None),
                 flights: AtomicU64::new(0),
                 paused_until: AtomicU64::new(0),
+                shared,
             }),
         }
     }
@@ -192,6 +233,8 @@ impl CachedTokenSource {
             client,
             settings: Settings::default(),
             clock: Clock::system(),
+            shared: None,
+            shared_lock_ttl: DEFAULT_LOCK_TTL,
         }
     }
 
@@ -224,12 +267,12 @@ impl CachedTokenSource {
             }
             match slot.as_ref() {
                 Some(flight) => Some(flight.done.clone()),
-                None => self.start(&mut slot, false),
+                None => self.start(&mut slot, false, rejected.cloned()),
             }
         };
         let Some(mut done) = waiting else {
             // No tokio runtime to run the fetch on: this caller runs it.
-            let result = self.shared.fetch_with_retries().await;
+            let result = self.shared.obtain(rejected).await;
             if let Ok(token) = &result {
                 self.shared.current.store(Some(Arc::new(token.clone())));
             }
@@ -248,6 +291,7 @@ impl CachedTokenSource {
         &self,
         slot: &mut Option<Flight>,
         background: bool,
+        rejected: Option<AccessToken>,
     ) -> Option<watch::Receiver<Shared>> {
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         let id = self.shared.flights.fetch_add(1, Ordering::Relaxed);
@@ -258,7 +302,7 @@ impl CachedTokenSource {
         });
         let shared = self.shared.clone();
         runtime.spawn(async move {
-            let result = shared.fetch_with_retries().await;
+            let result = shared.obtain(rejected.as_ref()).await;
             let now = shared.clock.now();
             match &result {
                 Ok(token) => {
@@ -315,21 +359,39 @@ impl CachedTokenSource {
             .is_none_or(|held| now >= held.refresh_at());
         if slot.is_none() && due {
             // Without a runtime there is no background: the token is fetched when it expires.
-            let _ = self.start(&mut slot, true);
+            let _ = self.start(&mut slot, true, None);
         }
     }
 }
 
 impl Inner {
+    /// A token from the shared tier when there is one (see [`SharedTokenCache`]), else from the
+    /// token endpoint.
+    async fn obtain(
+        &self,
+        rejected: Option<&AccessToken>,
+    ) -> Result<AccessToken, TokenSourceError> {
+        match &self.shared {
+            Some(tier) => {
+                tier.obtain(&self.clock, rejected, || self.fetch_with_retries())
+                    .await
+            }
+            None => self.fetch_with_retries().await,
+        }
+    }
+
     /// One fetch: token requests until one succeeds, a non-transient error, or the deadline.
     async fn fetch_with_retries(&self) -> Result<AccessToken, TokenSourceError> {
         let s = self.settings;
         let deadline = Instant::now() + s.retry_deadline;
         let mut backoff = s.initial_backoff;
+        // The last answer that was not cut short by the deadline: what the caller is told when
+        // the deadline ends an attempt (the endpoint's own failure says more than "timeout").
+        let mut last: Option<TokenSourceError> = None;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(TokenSourceError::Timeout);
+                return Err(last.unwrap_or(TokenSourceError::Timeout));
             }
             let now = self.clock.now();
             let failure = match self.client.request_token(now, remaining).await {
@@ -345,6 +407,9 @@ impl Inner {
             };
             if !failure.error.is_transient() {
                 return Err(failure.error);
+            }
+            if failure.error == TokenSourceError::Timeout && Instant::now() >= deadline {
+                return Err(last.unwrap_or(TokenSourceError::Timeout));
             }
             let wait = match failure.retry_after {
                 Some(asked) => asked,
@@ -369,6 +434,7 @@ impl Inner {
             );
             tokio::time::sleep(wait).await;
             backoff = (backoff * 2).min(s.max_backoff);
+            last = Some(failure.error);
         }
     }
 }

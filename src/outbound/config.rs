@@ -438,6 +438,33 @@ pub(super) struct CacheKey {
     params: Vec<(String, String)>,
 }
 
+impl CacheKey {
+    /// SHA-256 of every field, each length-prefixed, as lowercase hex: the key of these tokens
+    /// in a [`SharedTokenCache`](super::SharedTokenCache). Never derived from the secret.
+    pub(super) fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            hash.update((bytes.len() as u64).to_be_bytes());
+            hash.update(bytes);
+        };
+        field(b"tcc-token-v1");
+        field(self.endpoint.as_bytes());
+        field(self.client_id.as_bytes());
+        field(self.scope.as_bytes());
+        field(&(self.resources.len() as u64).to_be_bytes());
+        for resource in &self.resources {
+            field(resource.as_bytes());
+        }
+        field(&(self.params.len() as u64).to_be_bytes());
+        for (name, value) in &self.params {
+            field(name.as_bytes());
+            field(value.as_bytes());
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 fn check_resource(resource: &str) -> Result<(), ClientConfigError> {
     match Url::parse(resource) {
         Ok(url) if url.fragment().is_none() => Ok(()),

@@ -6,6 +6,8 @@
 //! - [`CachedTokenSource`]: a [`TokenSource`] that holds the token, refreshes it early,
 //!   fetches once for any number of concurrent callers, retries transient failures and
 //!   renews after a 401.
+//! - [`SharedTokenCache`]: a token tier the instances of one service share (Redis with the
+//!   `redis` feature), so that one of them fetches a token for all.
 //! - [`TokenSources`]: a source per client, scope set and resource, created on first use.
 //! - [`AddBearerLayer`]: a tower layer for outbound clients (hyper-util's client, tonic
 //!   channels) that adds the token to requests for the origins it is meant for, renews a
@@ -35,6 +37,7 @@ mod replay;
 mod request;
 #[cfg(feature = "reqwest")]
 mod reqwest;
+mod shared;
 mod sources;
 mod token;
 
@@ -46,5 +49,6 @@ pub use config::{ClientConfigError, ClientCredentials, ClientCredentialsBuilder,
 pub use layer::{AddBearer, AddBearerError, AddBearerFuture, AddBearerLayer};
 pub use origin::InvalidOrigin;
 pub use replay::{NoReplay, ReplayBody, ReplayClone, ReplayEmpty};
+pub use shared::SharedTokenCache;
 pub use sources::TokenSources;
 pub use token::{AccessToken, InvalidAccessToken, TokenSource, TokenSourceError};

@@ -47,7 +47,7 @@
 
 mod memory;
 mod proxies;
-mod windows;
+pub(crate) mod windows;
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 
 /// IPv4 addresses as they are (IPv4-mapped IPv6 ones too); IPv6 ones by their /64.
-pub(super) fn peer_group(peer: IpAddr) -> IpAddr {
+pub(crate) fn peer_group(peer: IpAddr) -> IpAddr {
     match peer.to_canonical() {
         IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
         v4 => v4,
