@@ -13,6 +13,10 @@
 //!   under distinct ids, so that each grant with a new id is a first grant: a cache of verified
 //!   credentials keyed by (client id, secret) misses, and Argon2id runs.
 //!
+//! With feature `sqlx`, `POST /sql/oauth2/token` is the same issuer with its clients in a SQLite
+//! file (`OUT/issuer.sqlite`): the `sha` client again as `sql-sha` (`issuer-sql.auth`), for the
+//! SQL store's row against the memory store's.
+//!
 //! It writes the `Authorization` header values to `OUT`: `issuer-sha.auth`,
 //! `issuer-argon.auth` (one line each) and `issuer-argon-first.auth` (one line per id), then
 //! prints `ready http://ADDR`.
@@ -42,6 +46,27 @@ const AUDIENCE: &str = "load";
 /// The Argon2id clients' password (alphanumeric: nothing to form-encode, RFC 6749 §2.3.1).
 const PASSWORD: &str = "loadharnesspassword";
 
+/// The same issuer with its clients in a SQLite file (`OUT/issuer.sqlite`, made afresh): the
+/// `sha` client again, under the id `sql-sha` with the same secret, for the SQL store's row.
+#[cfg(feature = "sqlx")]
+async fn sql_issuer(
+    out: &std::path::Path,
+    sha_plain: &str,
+    sha_stored: ClientSecret,
+) -> Result<TokenIssuer, Box<dyn Error>> {
+    use tower_client_credentials::clients::SqlClientStore;
+    let path = out.join("issuer.sqlite");
+    let _ = std::fs::remove_file(&path);
+    let store = SqlClientStore::connect(&format!("sqlite://{}", path.display())).await?;
+    store.insert(&client("sql-sha", sha_stored)?).await?;
+    std::fs::write(out.join("issuer-sql.auth"), basic("sql-sha", sha_plain))?;
+    Ok(TokenIssuer::builder()
+        .issuer(ISSUER)
+        .keys(KeyRing::new(SigningKey::generate(Algorithm::EdDSA)?))
+        .clients(store)
+        .build()?)
+}
+
 fn client(id: &str, secret: ClientSecret) -> Result<Client, Box<dyn Error>> {
     Ok(Client::builder(id)
         .secret(secret)
@@ -69,7 +94,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // stays instant, and each verification still runs Argon2id in full.
     let argon = ClientSecret::hash_password(PASSWORD)?;
     let mut store = MemoryClientStore::new()
-        .with_client(client("sha", sha_stored)?)
+        .with_client(client("sha", sha_stored.clone())?)
         .with_client(client("argon", argon.clone())?);
     let mut first = String::with_capacity(first_grants * 48);
     for i in 0..first_grants {
@@ -96,6 +121,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "/oauth2/token",
             ClientCredentialsTokenService::new(issuer.clone()),
         );
+    #[cfg(feature = "sqlx")]
+    let app = app.route_service(
+        "/sql/oauth2/token",
+        ClientCredentialsTokenService::new(
+            sql_issuer(&out, sha_plain.expose(), sha_stored).await?,
+        ),
+    );
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("ready http://{}", listener.local_addr()?);
     // With the peer address, as in production: the per-address limit is live (it counts

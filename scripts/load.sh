@@ -66,7 +66,7 @@ mkdir -p "$OUT"
 rm -rf "$OUT/flood"
 rm -f "$OUT"/*.tsv "$OUT"/*.stdout "$OUT"/*.stderr "$OUT"/*.log "$OUT/table.md"
 say "building the targets (release)"
-cargo build --release -q --example load_target --example load_issuer --example load_flood \
+cargo build --release -q --features sqlx --example load_target --example load_issuer --example load_flood \
   --example server
 BIN=$TARGET_DIR/release/examples
 
@@ -185,6 +185,10 @@ grants="http://$HOST:$ISSUER_PORT"
 row healthz token healthz - "$grants/healthz" get - "token server: GET /healthz"
 row grant-sha token healthz - "$grants/oauth2/token" basic "$OUT/issuer-sha.auth" \
   "grant, generated secret (SHA-256)"
+if [ -s "$OUT/issuer-sql.auth" ]; then
+  row grant-sql token healthz - "$grants/sql/oauth2/token" basic "$OUT/issuer-sql.auth" \
+    "grant, generated secret (SHA-256), clients in SQLite (SqlClientStore)"
+fi
 row grant-argon-first token healthz - "$grants/oauth2/token" basic \
   "$OUT/issuer-argon-first.auth" "grant, Argon2id secret, first grant (a new client id each time)"
 row grant-argon-repeat token healthz - "$grants/oauth2/token" basic "$OUT/issuer-argon.auth" \
