@@ -124,9 +124,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     #[cfg(feature = "sqlx")]
     let app = app.route_service(
         "/sql/oauth2/token",
-        ClientCredentialsTokenService::new(
-            sql_issuer(&out, sha_plain.expose(), sha_stored).await?,
-        ),
+        ClientCredentialsTokenService::new(sql_issuer(&out, sha_plain.expose(), sha_stored).await?),
     );
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("ready http://{}", listener.local_addr()?);
