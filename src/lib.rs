@@ -70,6 +70,8 @@
 //! - `client` (default): calling other services with client-credentials tokens (`outbound`): a
 //!   cached token source and `AddBearerLayer` for tower clients (hyper-util, tonic).
 //! - `reqwest` (implies `client`): `outbound::BearerMiddleware` for reqwest-middleware 0.4.
+//! - `metrics`: counters through the `metrics` facade (0.24), with the names and labels
+//!   [`metrics`] documents (that module, and its tracing tables, exist without the feature).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -88,6 +90,7 @@ mod http_client;
 pub mod issue;
 mod jws;
 pub mod keys;
+pub mod metrics;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod outbound;

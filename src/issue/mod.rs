@@ -60,6 +60,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tracing::Instrument;
+
 use crate::clients::ClientStore;
 use crate::keys::KeyRing;
 use crate::time::Clock;
@@ -180,6 +182,30 @@ impl TokenIssuer {
     ///
     /// [`OAuthErrorCode::TooManyRequests`]: crate::token_endpoint::OAuthErrorCode::TooManyRequests
     pub async fn issue_from(
+        &self,
+        peer: Option<IpAddr>,
+        auth: ClientAuth,
+        request: TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let auth_method = crate::metrics::auth_method_label(&auth);
+        // No client id in the span: until authenticated it is whatever the caller sent (the
+        // "access token issued" event inside names the authenticated one).
+        let span = tracing::info_span!(
+            "token_request",
+            auth_method,
+            outcome = tracing::field::Empty
+        );
+        let result = self.issue_in_span(peer, auth, request).instrument(span.clone()).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(error) => crate::metrics::oauth_code_label(error.code()),
+        };
+        span.record("outcome", outcome);
+        crate::metrics::token_request(auth_method, outcome);
+        result
+    }
+
+    async fn issue_in_span(
         &self,
         peer: Option<IpAddr>,
         auth: ClientAuth,

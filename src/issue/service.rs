@@ -79,9 +79,16 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let (parts, body) = req.into_parts();
-    check_head(&parts)?;
-    let body = read_body(body).await?;
-    let (auth, request) = request::parse(&parts.headers, &body)?;
+    // Refused before the client authentication is read: counted here, the rest by the issuer.
+    let (auth, request) = async {
+        check_head(&parts)?;
+        let body = read_body(body).await?;
+        request::parse(&parts.headers, &body)
+    }
+    .await
+    .inspect_err(|error| {
+        crate::metrics::token_request("unknown", crate::metrics::oauth_code_label(error.code()))
+    })?;
     let peer = tcp_peer(&parts).map(|direct| issuer.inner.proxies.caller(direct, &parts.headers));
     Ok(issuer.issue_from(peer, auth, request).await?.to_response())
 }

@@ -13,6 +13,7 @@ use arc_swap::ArcSwapOption;
 use rand::Rng;
 use tokio::sync::watch;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::shared::{DEFAULT_LOCK_TTL, SharedTier};
 use super::{AccessToken, ClientCredentials, SharedTokenCache, TokenSource, TokenSourceError};
@@ -380,8 +381,25 @@ impl Inner {
         }
     }
 
-    /// One fetch: token requests until one succeeds, a non-transient error, or the deadline.
+    /// One fetch, in its span and counted once: token requests until one succeeds, a
+    /// non-transient error, or the deadline.
     async fn fetch_with_retries(&self) -> Result<AccessToken, TokenSourceError> {
+        let span = tracing::info_span!(
+            "outbound_token_fetch",
+            client_id = %self.client.client_id(),
+            outcome = tracing::field::Empty
+        );
+        let result = self.retry_loop().instrument(span.clone()).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(error) => crate::metrics::outbound_error_label(error),
+        };
+        span.record("outcome", outcome);
+        crate::metrics::outbound_fetch(outcome);
+        result
+    }
+
+    async fn retry_loop(&self) -> Result<AccessToken, TokenSourceError> {
         let s = self.settings;
         let deadline = Instant::now() + s.retry_deadline;
         let mut backoff = s.initial_backoff;
@@ -432,6 +450,7 @@ impl Inner {
                 wait_ms = wait.as_millis() as u64,
                 "token request failed; retrying"
             );
+            crate::metrics::outbound_retry(crate::metrics::outbound_error_label(&failure.error));
             tokio::time::sleep(wait).await;
             backoff = (backoff * 2).min(s.max_backoff);
             last = Some(failure.error);

@@ -19,6 +19,7 @@ use super::{AuthContext, HasScope};
 use crate::claims::{Claims, ExtraClaims};
 use crate::error::AuthError;
 use crate::http_auth::{b64token, bearer_credentials};
+use crate::metrics::BearerOutcome;
 
 /// Authenticates requests with `Authorization: Bearer <jwt>`.
 ///
@@ -199,6 +200,7 @@ where
                 },
             },
             Ok(None) if self.layer.optional => {
+                crate::metrics::bearer(BearerOutcome::Anonymous);
                 let context = AuthContext::anonymous(&self.layer.challenge);
                 req.extensions_mut().insert(context);
                 return BearerAuthFuture::inner(self.inner.call(req));
@@ -228,6 +230,7 @@ fn authorize<B, E: Send + Sync + 'static>(
     claims: Arc<Claims<E>>,
     challenge: &Challenge,
 ) {
+    crate::metrics::bearer(BearerOutcome::Ok);
     let context = AuthContext::authenticated(claims.clone() as Arc<dyn HasScope>, challenge);
     req.extensions_mut().insert(context);
     req.extensions_mut().insert(claims);
@@ -239,6 +242,7 @@ fn reject<B, ReqBody, E, H: OnAuthError<B>>(
     req: &Request<ReqBody>,
 ) -> Response<B> {
     tracing::debug!(%error, "bearer authentication failed");
+    crate::metrics::bearer_error(error);
     let rejection = Rejection::new(error, &layer.challenge, req);
     layer.on_error.on_auth_error(&rejection)
 }

@@ -33,6 +33,7 @@ where
             .get::<AuthContext>()
             .map(|context| context.challenge.clone())
             .unwrap_or_default();
+        crate::metrics::bearer(crate::metrics::BearerOutcome::Missing);
         Err(ClaimsRejection {
             challenge,
             grpc: is_grpc_call(parts.version, &parts.headers),

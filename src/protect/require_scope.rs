@@ -239,6 +239,7 @@ where
             }
         };
         tracing::debug!(%error, "scope check failed");
+        crate::metrics::bearer_error(&error);
         let fallback;
         let challenge = match context {
             Some(context) => &context.challenge,

@@ -37,6 +37,7 @@ use crate::claims::{Claims, ExtraClaims, Payload};
 use crate::error::TokenError;
 use crate::jws::{Compact, TimeClaims, TimeWindow};
 use crate::keys::{KeyLookup, VerifyingKey};
+use crate::metrics::CacheOutcome;
 use crate::time::Clock;
 
 /// Checks access tokens: size, structure, `crit` (present in any form: refused), issuer (by its
@@ -123,7 +124,13 @@ where
         if token.len() > inner.max_token_bytes {
             return None;
         }
-        inner.cache.as_ref()?.get(token, inner.clock.now())
+        let claims = inner.cache.as_ref()?.get(token, inner.clock.now());
+        // A miss here is counted by the full verification that follows (`verify_now` looks
+        // again), so that each token is one lookup in the metrics.
+        if claims.is_some() {
+            crate::metrics::cache(CacheOutcome::Hit);
+        }
+        claims
     }
 
     fn verify_now(&self, token: &str) -> Step<E> {
@@ -132,10 +139,12 @@ where
         if token.len() > inner.max_token_bytes {
             return Step::Done(Err(TokenError::TooLarge));
         }
-        if let Some(cache) = &inner.cache
-            && let Some(claims) = cache.get(token.as_bytes(), inner.clock.now())
-        {
-            return Step::Done(Ok(claims));
+        if let Some(cache) = &inner.cache {
+            if let Some(claims) = cache.get(token.as_bytes(), inner.clock.now()) {
+                crate::metrics::cache(CacheOutcome::Hit);
+                return Step::Done(Ok(claims));
+            }
+            crate::metrics::cache(CacheOutcome::Miss);
         }
         let (jws, payload, issuer) = match self.parse(token) {
             Ok(parsed) => parsed,

@@ -203,13 +203,19 @@ impl RedisThrottle {
             let count: i64 = self.redis.within(call.invoke_async(&mut conn)).await?;
             if count == i64::from(limit) {
                 match subject {
-                    Subject::Client => tracing::warn!(
-                        "client authentication throttled: too many failures for this client id"
-                    ),
-                    Subject::Peer => tracing::warn!(
-                        peer = ?attempt.peer,
-                        "client authentication throttled: too many failures from this address"
-                    ),
+                    Subject::Client => {
+                        tracing::warn!(
+                            "client authentication throttled: too many failures for this client id"
+                        );
+                        crate::metrics::throttle_lockout("client_id");
+                    }
+                    Subject::Peer => {
+                        tracing::warn!(
+                            peer = ?attempt.peer,
+                            "client authentication throttled: too many failures from this address"
+                        );
+                        crate::metrics::throttle_lockout("peer");
+                    }
                 }
             }
         }

@@ -164,6 +164,7 @@ impl AuthThrottle for MemoryAuthThrottle {
             let key = self.client_key(id);
             if state.clients.fail(key, now, limit, window, self.capacity) {
                 tracing::warn!(client_id = ?excerpt(id), "client authentication throttled: too many failures for this client id");
+                crate::metrics::throttle_lockout("client_id");
             }
         }
         if let Some(peer) = attempt.peer {
@@ -171,6 +172,7 @@ impl AuthThrottle for MemoryAuthThrottle {
             let key = self.peer_key(peer);
             if state.peers.fail(key, now, limit, window, self.capacity) {
                 tracing::warn!(%peer, "client authentication throttled: too many failures from this address");
+                crate::metrics::throttle_lockout("peer");
             }
         }
         drop(state);

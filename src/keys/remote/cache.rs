@@ -12,6 +12,7 @@ use reqwest::Url;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
+use tracing::Instrument;
 
 use super::RemoteKeysError;
 use super::http::{FetchedKeys, JwksClient};
@@ -173,7 +174,7 @@ impl KeyCache {
 
     /// Starts a fetch unless one is in flight. Whether a fetch is in flight afterwards (false
     /// only without a tokio runtime to run it on).
-    fn start_fetch(self: &Arc<Self>) -> bool {
+    fn start_fetch(self: &Arc<Self>, trigger: &'static str) -> bool {
         if self
             .fetching
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
@@ -185,6 +186,7 @@ impl KeyCache {
             Ok(runtime) => {
                 let guard = FlightGuard {
                     cache: self.clone(),
+                    trigger,
                     ok: false,
                 };
                 runtime.spawn(guard.run());
@@ -192,7 +194,9 @@ impl KeyCache {
             }
             Err(_) => {
                 self.fetching.store(false, Ordering::Release);
-                self.record(Err(RemoteKeysError::NoRuntime));
+                let error = RemoteKeysError::NoRuntime;
+                crate::metrics::jwks_fetch(trigger, crate::metrics::jwks_error_label(&error));
+                self.record(Err(error));
                 false
             }
         }
@@ -201,7 +205,7 @@ impl KeyCache {
     /// Starts (or joins) a fetch and waits for it to end; whether it succeeded.
     pub(super) async fn refresh(self: &Arc<Self>) -> bool {
         let mut done = self.done.subscribe();
-        if !self.start_fetch() {
+        if !self.start_fetch("refresh") {
             return false;
         }
         // The sender lives as long as `self`: `changed` only ends with a new value.
@@ -328,6 +332,8 @@ async fn background(cache: Weak<KeyCache>) {
 /// and wakes everyone waiting for it.
 struct FlightGuard {
     cache: Arc<KeyCache>,
+    /// What started the fetch, for the metrics and the span: `refresh` or `kid_miss`.
+    trigger: &'static str,
     ok: bool,
 }
 
@@ -336,10 +342,22 @@ impl FlightGuard {
         let cache = &self.cache;
         // Discovery (two URLs at most) plus the JWKS: three requests.
         let limit = cache.timing.request_timeout.saturating_mul(3);
+        let span = tracing::info_span!(
+            "jwks_fetch",
+            trigger = self.trigger,
+            outcome = tracing::field::Empty
+        );
         let result = tokio::time::timeout(limit, cache.load())
+            .instrument(span.clone())
             .await
             .unwrap_or(Err(RemoteKeysError::Timeout));
-        self.ok = cache.record(result);
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(error) => crate::metrics::jwks_error_label(error),
+        };
+        span.record("outcome", outcome);
+        crate::metrics::jwks_fetch(self.trigger, outcome);
+        self.ok = span.in_scope(|| cache.record(result));
     }
 }
 
@@ -376,7 +394,7 @@ impl KeyProvider for RemoteProvider {
             // Subscribed before looking at `fetching`: the end of the fetch cannot be missed.
             let mut done = cache.done.subscribe();
             let in_flight = if claimed {
-                cache.start_fetch()
+                cache.start_fetch("kid_miss")
             } else {
                 cache.fetching.load(Ordering::Acquire)
             };
