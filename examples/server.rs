@@ -26,7 +26,8 @@
 //! Routes: `POST /oauth2/token`, `GET /.well-known/jwks.json`,
 //! `GET /.well-known/oauth-authorization-server`, `GET /healthz`, `GET /api/whoami` (any valid
 //! token for `reports-api`), `GET /api/reports` (`reports:read`), `POST /api/reports`
-//! (`reports:write`).
+//! (`reports:write`), `GET /metrics` (the crate's counters in the Prometheus text format, with
+//! `cargo run --features metrics --example server`; without the feature, a 404 that says so).
 //!
 //! Limits, since the demo listens on a socket like any server:
 //! - a client has [`HEADER_READ_TIMEOUT`] (10 s) to send a request's head, or the connection
@@ -397,7 +398,55 @@ pub(crate) fn app(
         )
         .route("/healthz", get(healthz))
         .merge(discovery_routes(issuer))
+        .merge(metrics_routes()?)
         .merge(api))
+}
+
+/// `GET /metrics`: the counters `tower_client_credentials::metrics` documents, rendered by the
+/// process's Prometheus recorder.
+#[cfg(feature = "metrics")]
+fn metrics_routes() -> Result<Router, Box<dyn Error>> {
+    let handle = prometheus_handle()?;
+    let render = move || {
+        let handle = handle.clone();
+        async move {
+            handle.run_upkeep();
+            (
+                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                handle.render(),
+            )
+        }
+    };
+    Ok(Router::new().route("/metrics", get(render)))
+}
+
+/// The process's Prometheus recorder, installed on first use: a process has one global
+/// recorder, and the in-process tests build the app more than once.
+#[cfg(feature = "metrics")]
+pub(crate) fn prometheus_handle()
+-> Result<metrics_exporter_prometheus::PrometheusHandle, Box<dyn Error>> {
+    static HANDLE: Mutex<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+        Mutex::new(None);
+    let mut slot = HANDLE.lock().map_err(|_| "the metrics recorder lock is poisoned")?;
+    if let Some(handle) = slot.as_ref() {
+        return Ok(handle.clone());
+    }
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    *slot = Some(handle.clone());
+    Ok(handle)
+}
+
+/// Without the `metrics` feature, `GET /metrics` says how to turn it on.
+#[cfg(not(feature = "metrics"))]
+fn metrics_routes() -> Result<Router, Box<dyn Error>> {
+    let off = || async {
+        (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "metrics are off: run the demo with `--features metrics`\n",
+        )
+    };
+    Ok(Router::new().route("/metrics", get(off)))
 }
 
 /// Another identity provider, as `TRUSTED_ISSUERS` describes it: its keys by discovery (loopback

@@ -824,3 +824,106 @@ async fn the_client_example_says_what_went_wrong_and_exits_non_zero() {
          (is the demo running? cargo run --example server)\n"
     );
 }
+
+// The demo's `/metrics` (issue 19).
+
+/// The value of the Prometheus sample of `name` whose labels are exactly `labels` (in any
+/// order), if `text` has one.
+#[cfg(feature = "metrics")]
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let rest = series.strip_prefix(name)?;
+        let inner = rest.strip_prefix('{')?.strip_suffix('}')?;
+        let mut found: Vec<(&str, &str)> = inner
+            .split(',')
+            .filter_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                Some((k, v.trim_matches('"')))
+            })
+            .collect();
+        found.sort_unstable();
+        let mut want = labels.to_vec();
+        want.sort_unstable();
+        (found == want).then(|| value.parse().ok())?
+    })
+}
+
+#[cfg(feature = "metrics")]
+#[tokio::test]
+async fn metrics_shows_the_documented_counters_after_requests() {
+    use tower_client_credentials::metrics::{
+        AUTH_METHOD, BEARER_REQUESTS, OUTCOME, TOKEN_REQUESTS, VERIFY_CACHE_LOOKUPS,
+    };
+    let base = start_demo().await;
+    let token = demo_token(&base).await;
+    let http = http();
+    for _ in 0..2 {
+        let whoami = http
+            .get(format!("{base}/api/whoami"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("whoami");
+        assert_eq!(whoami.status(), 200);
+    }
+    let malformed = http
+        .get(format!("{base}/api/whoami"))
+        .bearer_auth("not.a.token")
+        .send()
+        .await
+        .expect("whoami");
+    assert_eq!(malformed.status(), 401);
+
+    let response = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4"
+    );
+    let text = response.text().await.expect("body");
+    // Other tests share the process's recorder: at least what this one caused.
+    let at_least = |name: &str, labels: &[(&str, &str)], n: u64| {
+        let value = sample(&text, name, labels)
+            .unwrap_or_else(|| panic!("no {name} {labels:?} in:\n{text}"));
+        assert!(value >= n, "{name} {labels:?} = {value} < {n}");
+    };
+    at_least(
+        TOKEN_REQUESTS,
+        &[(AUTH_METHOD, "client_secret_basic"), (OUTCOME, "ok")],
+        1,
+    );
+    at_least(BEARER_REQUESTS, &[(OUTCOME, "ok")], 2);
+    at_least(BEARER_REQUESTS, &[(OUTCOME, "malformed")], 1);
+    at_least(VERIFY_CACHE_LOOKUPS, &[(OUTCOME, "hit")], 1);
+    at_least(VERIFY_CACHE_LOOKUPS, &[(OUTCOME, "miss")], 1);
+    assert!(text.contains(&format!("# TYPE {BEARER_REQUESTS} counter\n")), "{text}");
+    // No client id, secret or token in any series.
+    for secret in ["demo-secret", token.as_str(), "\"demo\""] {
+        assert!(!text.contains(secret), "{secret} in:\n{text}");
+    }
+}
+
+#[cfg(not(feature = "metrics"))]
+#[tokio::test]
+async fn metrics_without_the_feature_is_a_404_naming_it() {
+    let base = start_demo().await;
+    let response = http()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(
+        response.text().await.expect("body"),
+        "metrics are off: run the demo with `--features metrics`\n"
+    );
+}
