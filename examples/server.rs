@@ -425,9 +425,10 @@ fn metrics_routes() -> Result<Router, Box<dyn Error>> {
 #[cfg(feature = "metrics")]
 pub(crate) fn prometheus_handle()
 -> Result<metrics_exporter_prometheus::PrometheusHandle, Box<dyn Error>> {
-    static HANDLE: Mutex<Option<metrics_exporter_prometheus::PrometheusHandle>> =
-        Mutex::new(None);
-    let mut slot = HANDLE.lock().map_err(|_| "the metrics recorder lock is poisoned")?;
+    static HANDLE: Mutex<Option<metrics_exporter_prometheus::PrometheusHandle>> = Mutex::new(None);
+    let mut slot = HANDLE
+        .lock()
+        .map_err(|_| "the metrics recorder lock is poisoned")?;
     if let Some(handle) = slot.as_ref() {
         return Ok(handle.clone());
     }

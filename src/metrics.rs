@@ -427,9 +427,7 @@ pub(crate) fn outbound_error_label(error: &crate::outbound::TokenSourceError) ->
     match error {
         E::Refused { error, .. } => match error.code() {
             // The issuer side's HTTP-level codes are not what a provider sends: by wire name.
-            OAuthErrorCode::RequestTooLarge | OAuthErrorCode::MethodNotAllowed => {
-                "invalid_request"
-            }
+            OAuthErrorCode::RequestTooLarge | OAuthErrorCode::MethodNotAllowed => "invalid_request",
             OAuthErrorCode::TooManyRequests => "temporarily_unavailable",
             code => oauth_code_label(code),
         },
@@ -608,7 +606,13 @@ mod tests {
             .collect();
         assert_eq!(
             rest,
-            ["ok", "anonymous", "missing", "invalid_request", "insufficient_scope"]
+            [
+                "ok",
+                "anonymous",
+                "missing",
+                "invalid_request",
+                "insufficient_scope"
+            ]
         );
     }
 
@@ -633,7 +637,10 @@ mod tests {
         let labels: Vec<&str> = codes.iter().map(oauth_code_label).collect();
         assert_eq!(labels, TOKEN_OUTCOMES[1..]);
         // A provider's own code never becomes a label of its own.
-        assert_eq!(oauth_code_label(&OAuthErrorCode::from_wire("x-secret")), "other");
+        assert_eq!(
+            oauth_code_label(&OAuthErrorCode::from_wire("x-secret")),
+            "other"
+        );
     }
 
     #[cfg(feature = "metrics")]

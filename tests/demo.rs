@@ -901,7 +901,10 @@ async fn metrics_shows_the_documented_counters_after_requests() {
     at_least(BEARER_REQUESTS, &[(OUTCOME, "malformed")], 1);
     at_least(VERIFY_CACHE_LOOKUPS, &[(OUTCOME, "hit")], 1);
     at_least(VERIFY_CACHE_LOOKUPS, &[(OUTCOME, "miss")], 1);
-    assert!(text.contains(&format!("# TYPE {BEARER_REQUESTS} counter\n")), "{text}");
+    assert!(
+        text.contains(&format!("# TYPE {BEARER_REQUESTS} counter\n")),
+        "{text}"
+    );
     // No client id, secret or token in any series.
     for secret in ["demo-secret", token.as_str(), "\"demo\""] {
         assert!(!text.contains(secret), "{secret} in:\n{text}");

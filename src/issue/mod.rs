@@ -195,7 +195,10 @@ impl TokenIssuer {
             auth_method,
             outcome = tracing::field::Empty
         );
-        let result = self.issue_in_span(peer, auth, request).instrument(span.clone()).await;
+        let result = self
+            .issue_in_span(peer, auth, request)
+            .instrument(span.clone())
+            .await;
         let outcome = match &result {
             Ok(_) => "ok",
             Err(error) => crate::metrics::oauth_code_label(error.code()),
