@@ -94,6 +94,12 @@
 //! allocation), next to work that costs microseconds to milliseconds. The handles are looked
 //! up through the recorder on every event, so a recorder installed late still sees them.
 //!
+//! Measured with callgrind on a cached EdDSA token through `BearerAuthLayer` (two counters per
+//! request: `ok` and a cache `hit`): 2 840 instructions per request without the feature, 2 707
+//! with it and no recorder (the same, within code-layout noise), 4 202 with the Prometheus
+//! recorder (about 700 per counter: its registry lookup), 4 536 with `DebuggingRecorder`.
+//! `benches/metrics.rs` measures the same in time.
+//!
 //! # Tracing
 //!
 //! Spans and events go through [`tracing`](https://docs.rs/tracing) (always on; filter by the
