@@ -25,7 +25,7 @@
 //!
 //! | name | labels | counts |
 //! |---|---|---|
-//! | [`BEARER_REQUESTS`] `tcc_bearer_requests_total` | [`OUTCOME`]: [`BEARER_OUTCOMES`] | authentication decisions of `BearerAuthLayer` (`ok`, `anonymous` or the reason for refusing), of `RequireScopeLayer` (refusals only: `insufficient_scope`, or `missing` with no bearer layer in front) and of the `Claims` extractor (refusals only: `missing`) |
+//! | [`BEARER_REQUESTS`] `tcc_bearer_requests_total` | [`OUTCOME`]: [`BEARER_OUTCOMES`] | authentication decisions of `BearerAuthLayer` (`ok`, `anonymous` or the reason for refusing), of `RequireScopeLayer` (refusals only: `insufficient_scope`, or `missing` when no bearer layer verified a token) and of the `Claims` extractor (refusals only: `missing`) |
 //! | [`VERIFY_CACHE_LOOKUPS`] `tcc_verify_cache_lookups_total` | [`OUTCOME`]: `hit`, `miss` | lookups in a `Validator`'s verified-token cache: a hit answers without signature crypto; a miss (the token is new, evicted or expired there) is verified in full. No lookups without a cache |
 //! | [`TOKEN_REQUESTS`] `tcc_token_requests_total` | [`AUTH_METHOD`]: [`AUTH_METHODS`]; [`OUTCOME`]: [`TOKEN_OUTCOMES`] | token requests `TokenIssuer` answered: `ok` (a token was issued) or the error; `auth_method` is `unknown` when the request was refused before its client authentication was read |
 //! | [`THROTTLE_LOCKOUTS`] `tcc_throttle_lockouts_total` | [`SUBJECT`]: `client_id`, `peer` | lock-outs of the authentication throttle (memory or Redis): one per client id or peer address that reaches its failure limit. Each request refused while locked out is a `tcc_token_requests_total{outcome="too_many_requests"}` |
@@ -105,9 +105,11 @@
 //! Spans and events go through [`tracing`](https://docs.rs/tracing) (always on; filter by the
 //! target `tower_client_credentials`). Their names and field names are stable; messages may
 //! be reworded. No span or event carries a token, a secret, an assertion or key material.
-//! Client ids appear only as the table says: the caller's own id on the outbound side, the
-//! authenticated client's id on the issuing side (and a 32-character excerpt of an unknown
-//! one where a throttle locks it out).
+//! Client ids appear only in the fields named `client_id` below, as logs of an authorization
+//! server usually carry them: this service's own id on the outbound side; on the issuing side
+//! the authenticated client's, and at DEBUG the presented one of a failed authentication (the
+//! memory throttle logs its first 64 bytes). The `token_request` span does not carry one: it
+//! opens before the client is authenticated.
 //!
 //! ## Spans
 //!

@@ -85,7 +85,7 @@ fn expect(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
 /// Every counter has a documented name, documented label keys and documented values, and no
 /// label value holds any of `secrets`.
 fn assert_documented(counters: &Counters, secrets: &[&str]) {
-    for ((name, labels), _) in counters {
+    for (name, labels) in counters.keys() {
         let allowed: &[(&str, &[&str])] = match name.as_str() {
             BEARER_REQUESTS => &[(OUTCOME, BEARER_OUTCOMES)],
             VERIFY_CACHE_LOOKUPS => &[(OUTCOME, &["hit", "miss"])],
@@ -502,4 +502,92 @@ async fn outbound_fetches_are_counted_once_each_with_their_retries() {
     );
     let secrets = [CLIENT_ID, secret.as_str(), token.secret()];
     assert_documented(&counters, &secrets);
+}
+
+/// A writer the test's subscriber formats into.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_token_request_span_carries_the_documented_fields_and_no_secret() {
+    use tower_client_credentials::issue::{ClientAuth, TokenRequest};
+    use tracing_subscriber::fmt::format::FmtSpan;
+
+    let _turn = TURN.lock().await;
+    let (plain, stored) = ClientSecret::generate();
+    let secret = plain.expose().to_owned();
+    let issuer = TokenIssuer::builder()
+        .issuer(ISSUER)
+        .keys(KeyRing::new(
+            SigningKey::generate(Algorithm::EdDSA).expect("key"),
+        ))
+        .clients(
+            MemoryClientStore::new().with_client(
+                Client::builder(CLIENT_ID)
+                    .secret(stored)
+                    .audiences([AUDIENCE])
+                    .build()
+                    .expect("client"),
+            ),
+        )
+        .build()
+        .expect("issuer");
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let basic = |secret: &str| ClientAuth::Basic {
+        client_id: CLIENT_ID.to_owned(),
+        secret: secret.to_owned().into(),
+    };
+    let granted = issuer
+        .issue(basic(&secret), TokenRequest::client_credentials(None))
+        .await
+        .expect("granted");
+    issuer
+        .issue(
+            basic("not-the-secret"),
+            TokenRequest::client_credentials(None),
+        )
+        .await
+        .expect_err("refused");
+    take();
+
+    let log = String::from_utf8(captured.0.lock().expect("log lock").clone()).expect("utf-8");
+    let closes: Vec<&str> = log.lines().filter(|l| l.contains(": close")).collect();
+    let spans: Vec<&str> = closes
+        .iter()
+        .filter_map(|line| line.split_once("token_request{")?.1.split_once('}'))
+        .map(|(fields, _)| fields)
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            r#"auth_method="client_secret_basic" outcome="ok""#,
+            r#"auth_method="client_secret_basic" outcome="invalid_client""#,
+        ],
+        "{log}"
+    );
+    for secret in [
+        secret.as_str(),
+        "not-the-secret",
+        granted.access_token.as_str(),
+    ] {
+        assert!(!log.contains(secret), "{log}");
+    }
 }
