@@ -70,6 +70,12 @@
 //! - `client` (default): calling other services with client-credentials tokens (`outbound`): a
 //!   cached token source and `AddBearerLayer` for tower clients (hyper-util, tonic).
 //! - `reqwest` (implies `client`): `outbound::BearerMiddleware` for reqwest-middleware 0.4.
+//! - `sqlx` (implies `issue`): `clients::SqlClientStore`, the client registry in SQLite or
+//!   PostgreSQL.
+//! - `redis`: the replay guard, throttle, credential-cache invalidation and shared outbound
+//!   token cache of several instances, on Redis (`redis`).
+//! - `utoipa`: `openapi::ClientCredentialsScheme`, the OAuth 2.0 client-credentials security
+//!   scheme of your OpenAPI document.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -88,6 +94,9 @@ mod http_client;
 pub mod issue;
 mod jws;
 pub mod keys;
+#[cfg(feature = "utoipa")]
+#[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
+pub mod openapi;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod outbound;
