@@ -54,6 +54,7 @@
 //! - `outbound` (feature `client`): calling other services: `ClientCredentials`, the cached
 //!   token source (early refresh, single flight, retries, renewal after a 401), `TokenSources`,
 //!   `AddBearerLayer` for tower clients and, with feature `reqwest`, `BearerMiddleware`.
+//! - `testing` (feature `testing`): `TestIssuer` and `MockTokenEndpoint` for your own tests.
 //!
 //! Dependencies point down: `protect` never uses `issue` or `clients`; shared pieces (`jws`,
 //! the `Authorization` / `WWW-Authenticate` codec, the clock) sit below both halves.
@@ -70,6 +71,9 @@
 //! - `client` (default): calling other services with client-credentials tokens (`outbound`): a
 //!   cached token source and `AddBearerLayer` for tower clients (hyper-util, tonic).
 //! - `reqwest` (implies `client`): `outbound::BearerMiddleware` for reqwest-middleware 0.4.
+//! - `testing`: helpers for your own tests: `testing::TestIssuer` (tokens, valid and
+//!   deliberately invalid, and the validator that trusts them) and `testing::MockTokenEndpoint`
+//!   (a scripted token endpoint on 127.0.0.1 for outbound code).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -98,6 +102,9 @@ mod random;
 pub mod redis;
 mod scope;
 pub mod store;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 pub mod time;
 pub mod token_endpoint;
 
