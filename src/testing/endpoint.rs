@@ -15,9 +15,9 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::TestingError;
 use super::issuer::{DEFAULT_CLIENT_ID, DEFAULT_TOKEN_LIFETIME, TestIssuer, TestIssuerBuilder};
 use super::record::RecordedTokenRequest;
-use super::TestingError;
 use crate::token_endpoint::{OAuthError, OAuthErrorCode, TokenResponse};
 
 /// The path of the token endpoint under the mock's base URL.
@@ -269,7 +269,9 @@ pub struct MockAnswer {
 
 #[derive(Clone, Debug)]
 enum Kind {
-    Issue { expires_in: u64 },
+    Issue {
+        expires_in: u64,
+    },
     Token(TokenResponse),
     Error(OAuthError),
     Status(StatusCode),
@@ -392,8 +394,9 @@ impl MockAnswer {
         };
         match self.kind {
             Kind::Issue { expires_in } => match request.grant_type() {
-                Some("client_credentials") => issue(issuer, request, expires_in)
-                    .unwrap_or_else(error),
+                Some("client_credentials") => {
+                    issue(issuer, request, expires_in).unwrap_or_else(error)
+                }
                 Some(_) => error(OAuthError::new(
                     OAuthErrorCode::UnsupportedGrantType,
                     "only client_credentials is supported",

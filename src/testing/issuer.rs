@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::TestingError;
 use super::token::TokenBuilder;
 use crate::BearerAuthLayer;
-use crate::keys::{Algorithm, Jwks, KeyRing, KeySource, SigningKey};
 use crate::Validator;
+use crate::keys::{Algorithm, Jwks, KeyRing, KeySource, SigningKey};
 use crate::time::Clock;
 
 /// The `iss` of a [`TestIssuer`] unless [`TestIssuerBuilder::issuer`] says otherwise.

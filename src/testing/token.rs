@@ -363,10 +363,16 @@ mod tests {
     fn client_id_is_the_subject_unless_one_is_set() {
         let issuer = at(1_900_000_000);
         let claims = issuer.token().client_id("svc").scope("a b").claims();
-        assert_eq!((&claims["sub"], &claims["client_id"]), (&"svc".into(), &"svc".into()));
+        assert_eq!(
+            (&claims["sub"], &claims["client_id"]),
+            (&"svc".into(), &"svc".into())
+        );
         assert_eq!(claims["scope"], "a b");
         let claims = issuer.token().client_id("svc").subject("alice").claims();
-        assert_eq!((&claims["sub"], &claims["client_id"]), (&"alice".into(), &"svc".into()));
+        assert_eq!(
+            (&claims["sub"], &claims["client_id"]),
+            (&"alice".into(), &"svc".into())
+        );
     }
 
     #[test]
@@ -377,11 +383,22 @@ mod tests {
             .expires_in(Duration::from_secs(60))
             .expired()
             .claims();
-        assert_eq!((claims["iat"].as_u64(), claims["exp"].as_u64()), (Some(1_899_996_340), Some(1_899_996_400)));
+        assert_eq!(
+            (claims["iat"].as_u64(), claims["exp"].as_u64()),
+            (Some(1_899_996_340), Some(1_899_996_400))
+        );
         let claims = issuer.token().not_yet_valid().claims();
         assert_eq!(
-            (claims["iat"].as_u64(), claims["nbf"].as_u64(), claims["exp"].as_u64()),
-            (Some(1_900_000_000), Some(1_900_003_600), Some(1_900_003_900))
+            (
+                claims["iat"].as_u64(),
+                claims["nbf"].as_u64(),
+                claims["exp"].as_u64()
+            ),
+            (
+                Some(1_900_000_000),
+                Some(1_900_003_600),
+                Some(1_900_003_900)
+            )
         );
     }
 
@@ -400,7 +417,11 @@ mod tests {
         assert_eq!(claims["aud"], serde_json::json!(["a", "b"]));
         assert!(claims.get("jti").is_none());
         // A claim set after it was removed is back.
-        let claims = issuer.token().without_claim("sub").claim("sub", "x").claims();
+        let claims = issuer
+            .token()
+            .without_claim("sub")
+            .claim("sub", "x")
+            .claims();
         assert_eq!(claims["sub"], "x");
     }
 
@@ -408,32 +429,59 @@ mod tests {
     fn wrong_keys_keep_or_change_the_kid() {
         let issuer = at(1_900_000_000);
         let kid = issuer.signing_key().kid().to_owned();
-        assert_eq!(part(&issuer.token().signed_by_wrong_key().sign(), 0)["kid"], kid.as_str());
-        assert_ne!(part(&issuer.token().signed_by_unknown_key().sign(), 0)["kid"], kid.as_str());
+        assert_eq!(
+            part(&issuer.token().signed_by_wrong_key().sign(), 0)["kid"],
+            kid.as_str()
+        );
+        assert_ne!(
+            part(&issuer.token().signed_by_unknown_key().sign(), 0)["kid"],
+            kid.as_str()
+        );
         assert!(part(&issuer.token().typ("").sign(), 0).get("typ").is_none());
         assert_eq!(part(&issuer.token().typ("JWT").sign(), 0)["typ"], "JWT");
     }
 
     #[tokio::test]
     async fn each_broken_token_gets_its_one_error() {
-        let issuer = TestIssuer::builder().algorithm(Algorithm::ES256).build().unwrap();
+        let issuer = TestIssuer::builder()
+            .algorithm(Algorithm::ES256)
+            .build()
+            .unwrap();
         let validator = issuer.validator();
         let check = |token: String| {
             let validator = validator.clone();
             async move { validator.verify(&token).await.map(|c| c.sub.clone()) }
         };
-        assert_eq!(check(issuer.token().client_id("svc").sign()).await, Ok("svc".to_owned()));
+        assert_eq!(
+            check(issuer.token().client_id("svc").sign()).await,
+            Ok("svc".to_owned())
+        );
         let cases = [
             (issuer.token().expired(), TokenError::Expired),
             (issuer.token().not_yet_valid(), TokenError::NotYetValid),
             (issuer.token().wrong_audience(), TokenError::InvalidAudience),
-            (issuer.token().issuer("https://evil.test"), TokenError::InvalidIssuer),
-            (issuer.token().signed_by_wrong_key(), TokenError::InvalidSignature),
-            (issuer.token().signed_by_unknown_key(), TokenError::UnknownKey),
+            (
+                issuer.token().issuer("https://evil.test"),
+                TokenError::InvalidIssuer,
+            ),
+            (
+                issuer.token().signed_by_wrong_key(),
+                TokenError::InvalidSignature,
+            ),
+            (
+                issuer.token().signed_by_unknown_key(),
+                TokenError::UnknownKey,
+            ),
             (issuer.token().typ("JWT"), TokenError::InvalidType),
             (issuer.token().typ(""), TokenError::InvalidType),
-            (issuer.token().without_claim("exp"), TokenError::MissingClaim),
-            (issuer.token().expires_in(Duration::from_secs(2 * 86_400)), TokenError::LifetimeTooLong),
+            (
+                issuer.token().without_claim("exp"),
+                TokenError::MissingClaim,
+            ),
+            (
+                issuer.token().expires_in(Duration::from_secs(2 * 86_400)),
+                TokenError::LifetimeTooLong,
+            ),
         ];
         for (builder, error) in cases {
             let what = format!("{builder:?}");
