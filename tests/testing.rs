@@ -471,6 +471,64 @@ mod mock_endpoint {
     }
 
     #[tokio::test]
+    async fn require_secret_refuses_unknown_clients_and_wrong_secrets() {
+        let endpoint = MockTokenEndpoint::start().await.unwrap();
+        endpoint.require_secret("svc", "s3cret+/&");
+        let token = quick(client(&endpoint)).token().await.unwrap();
+        assert_eq!(common::decode_part(token.secret(), 1)["client_id"], "svc");
+        let with = |id: &str, secret: &str, method: SecretMethod| {
+            ClientCredentials::builder()
+                .token_endpoint(endpoint.url())
+                .client_id(id)
+                .client_secret(secret)
+                .secret_method(method)
+                .build()
+                .unwrap()
+        };
+        // The right secret in the form body is accepted too.
+        quick(with("svc", "s3cret+/&", SecretMethod::Post))
+            .token()
+            .await
+            .expect("client_secret_post");
+        for (id, secret) in [("svc", "wrong"), ("stranger", "s3cret+/&")] {
+            let error = quick(with(id, secret, SecretMethod::Basic))
+                .token()
+                .await
+                .unwrap_err();
+            assert_eq!(
+                error.oauth_error().map(|e| e.code()),
+                Some(&OAuthErrorCode::InvalidClient),
+                "{id}"
+            );
+        }
+        // No credentials at all.
+        let response = http()
+            .post(endpoint.url())
+            .form(&[("grant_type", "client_credentials"), ("client_id", "svc")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            parts(response).await,
+            (
+                401,
+                None,
+                r#"{"error":"invalid_client","error_description":"client authentication failed"}"#
+                    .to_owned()
+            )
+        );
+        // Assertions are recorded, not verified.
+        let jwt = ClientCredentials::builder()
+            .token_endpoint(endpoint.url())
+            .client_id("svc-jwt")
+            .private_key_jwt(SigningKey::generate(Algorithm::EdDSA).unwrap())
+            .build()
+            .unwrap();
+        quick(jwt).token().await.expect("private_key_jwt");
+        assert_eq!(endpoint.requests(), 6);
+    }
+
+    #[tokio::test]
     async fn malformed_and_exact_answers() {
         let endpoint = MockTokenEndpoint::start().await.unwrap();
         endpoint.then(MockAnswer::malformed());

@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use zeroize::Zeroizing;
 
 use super::TestingError;
 use super::issuer::{DEFAULT_CLIENT_ID, DEFAULT_TOKEN_LIFETIME, TestIssuer, TestIssuerBuilder};
@@ -86,6 +87,8 @@ struct Shared {
     queue: Mutex<VecDeque<MockAnswer>>,
     default: Mutex<MockAnswer>,
     received: Mutex<Vec<RecordedTokenRequest>>,
+    /// The clients [`MockAnswer::issue`] authenticates, when there are any.
+    clients: Mutex<Vec<(String, Zeroizing<String>)>>,
     count: AtomicUsize,
     stop: watch::Receiver<()>,
 }
@@ -115,6 +118,7 @@ impl MockTokenEndpoint {
             queue: Mutex::new(VecDeque::new()),
             default: Mutex::new(MockAnswer::issue()),
             received: Mutex::new(Vec::new()),
+            clients: Mutex::new(Vec::new()),
             count: AtomicUsize::new(0),
             stop: stop_rx.clone(),
         });
@@ -177,6 +181,16 @@ impl MockTokenEndpoint {
     /// [`MockAnswer::issue`]).
     pub fn set_default(&self, answer: MockAnswer) {
         *lock(&self.shared.default) = answer;
+    }
+
+    /// Makes [`MockAnswer::issue`] check client secrets: from now on a request that
+    /// authenticates with a secret (Basic or in the form) gets a token only for a client
+    /// registered here with that secret, and 401 `invalid_client` otherwise; a request with
+    /// neither a secret nor a client assertion is `invalid_client` too. Client assertions
+    /// (private_key_jwt) are recorded but not verified. Call again for more clients.
+    pub fn require_secret(&self, client_id: impl Into<String>, secret: impl Into<String>) -> &Self {
+        lock(&self.shared.clients).push((client_id.into(), Zeroizing::new(secret.into())));
+        self
     }
 
     /// How many token requests arrived so far (answered or still being answered).
@@ -242,7 +256,7 @@ async fn answer(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             return status_response(StatusCode::SERVICE_UNAVAILABLE);
         }
     }
-    answer.respond(&shared.issuer, &request)
+    answer.respond(&shared, &request)
 }
 
 fn status_response(status: StatusCode) -> Response {
@@ -286,7 +300,8 @@ impl MockAnswer {
     /// A token like a real issuer's: 200 with an RFC 6749 §5.1 body, the access token signed
     /// by the endpoint's [`TestIssuer`] for the requesting client (from `Authorization:
     /// Basic`, `client_id`, or the client assertion's `sub`; [`DEFAULT_CLIENT_ID`] when none)
-    /// with the requested `scope`, `expires_in` 300. A request whose `grant_type` is not
+    /// with the requested `scope`, `expires_in` 300 (after the client check, when
+    /// [`MockTokenEndpoint::require_secret`] registered clients). A request whose `grant_type` is not
     /// `client_credentials` is refused as a real endpoint would: 400 `invalid_request`
     /// (missing) or `unsupported_grant_type`.
     pub fn issue() -> Self {
@@ -385,7 +400,7 @@ impl MockAnswer {
         }
     }
 
-    fn respond(self, issuer: &TestIssuer, request: &RecordedTokenRequest) -> Response {
+    fn respond(self, shared: &Shared, request: &RecordedTokenRequest) -> Response {
         let error = |error: OAuthError| {
             error
                 .with_basic_challenge(request.auth_method() == Some("client_secret_basic"))
@@ -394,8 +409,14 @@ impl MockAnswer {
         };
         match self.kind {
             Kind::Issue { expires_in } => match request.grant_type() {
+                Some("client_credentials") if !shared.authenticates(request) => {
+                    error(OAuthError::new(
+                        OAuthErrorCode::InvalidClient,
+                        "client authentication failed",
+                    ))
+                }
                 Some("client_credentials") => {
-                    issue(issuer, request, expires_in).unwrap_or_else(error)
+                    issue(&shared.issuer, request, expires_in).unwrap_or_else(error)
                 }
                 Some(_) => error(OAuthError::new(
                     OAuthErrorCode::UnsupportedGrantType,
@@ -422,6 +443,22 @@ impl MockAnswer {
                 response
             }
         }
+    }
+}
+
+impl Shared {
+    /// Whether `request` passes the client check of [`MockTokenEndpoint::require_secret`].
+    fn authenticates(&self, request: &RecordedTokenRequest) -> bool {
+        let clients = lock(&self.clients);
+        if clients.is_empty() || request.auth_method() == Some("private_key_jwt") {
+            return true;
+        }
+        let (Some(id), Some(secret)) = (request.client_id(), request.client_secret()) else {
+            return false;
+        };
+        clients
+            .iter()
+            .any(|(known, expected)| known == id && expected.as_str() == secret)
     }
 }
 

@@ -10,8 +10,8 @@
 //! - [`MockTokenEndpoint`]: a token endpoint on 127.0.0.1 for code that fetches tokens
 //!   (`outbound::ClientCredentials`, `CachedTokenSource`, or any other client). It answers
 //!   with tokens its own `TestIssuer` signs, or with what you queue: a delay, a 5xx, a 429 with
-//!   `Retry-After`, an RFC 6749 §5.2 error such as `invalid_client`, a malformed body. It
-//!   counts and records every request, and stops when dropped.
+//!   `Retry-After`, an RFC 6749 §5.2 error such as `invalid_client`, a malformed body; it can
+//!   check client secrets. It counts and records every request, and stops when dropped.
 //!
 //! Test a route in a few lines with `tower::ServiceExt::oneshot`:
 //!
