@@ -69,7 +69,7 @@ impl TokenServer {
     }
 }
 
-fn status(code: u16) -> MockAnswer {
+fn answer_status(code: u16) -> MockAnswer {
     MockAnswer::status(StatusCode::from_u16(code).expect("status"))
 }
 
@@ -172,7 +172,7 @@ async fn tokens_are_refreshed_early_and_an_expired_token_is_never_served() {
     assert_eq!(server.count(), 2);
 
     // The endpoint fails from now on. In the refresh window the held token is still served.
-    server.endpoint.set_default(status(500));
+    server.endpoint.set_default(answer_status(500));
     time.advance(Duration::from_secs(60)); // 1_900_000_110: due at 100, expires at 150
     assert_eq!(source.token().await.unwrap().secret(), second.secret());
     until_count(&server, 3).await;
@@ -197,7 +197,7 @@ async fn tokens_are_refreshed_early_and_an_expired_token_is_never_served() {
 async fn transient_failures_are_retried_and_refusals_are_not() {
     let server = token_server(Duration::from_secs(300)).await;
     // 500 twice, then the token.
-    server.then([status(500), status(500)]);
+    server.then([answer_status(500), answer_status(500)]);
     let source = CachedTokenSource::builder(server.client(SecretMethod::Basic))
         .backoff(Duration::from_millis(20), Duration::from_millis(40))
         .build();
@@ -273,7 +273,7 @@ async fn transient_failures_are_retried_and_refusals_are_not() {
 
     // A failure is not cached: the next call asks again, and gets the token. (The first
     // backoff, 2.5–5 s, is past the 2 s deadline: one request, then the error.)
-    server.then([status(503)]);
+    server.then([answer_status(503)]);
     let source = CachedTokenSource::builder(server.client(SecretMethod::Basic))
         .retry_deadline(Duration::from_secs(2))
         .backoff(Duration::from_secs(5), Duration::from_secs(5))
@@ -363,7 +363,7 @@ async fn private_key_jwt_sends_a_new_assertion_for_every_request_and_retry() {
         .scope("reports:read")
         .build()
         .unwrap();
-    server.then([status(502)]);
+    server.then([answer_status(502)]);
     let source = CachedTokenSource::builder(client)
         .backoff(Duration::from_millis(20), Duration::from_millis(40))
         .build();
@@ -626,7 +626,7 @@ async fn secrets_and_tokens_never_reach_logs_or_debug_output() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let server = token_server(Duration::from_secs(300)).await;
-    server.then([status(500)]);
+    server.then([answer_status(500)]);
     let basic = CachedTokenSource::builder(server.client(SecretMethod::Basic))
         .backoff(Duration::from_millis(10), Duration::from_millis(20))
         .build();
