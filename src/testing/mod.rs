@@ -48,12 +48,14 @@
 //! None of this is meant for production: the keys live in memory only, and the mock endpoint
 //! speaks plain HTTP on the loopback interface.
 
+mod answer;
 mod endpoint;
 mod issuer;
 mod record;
 mod token;
 
-pub use endpoint::{MockAnswer, MockTokenEndpoint};
+pub use answer::MockAnswer;
+pub use endpoint::MockTokenEndpoint;
 pub use issuer::{
     DEFAULT_AUDIENCE, DEFAULT_CLIENT_ID, DEFAULT_ISSUER, DEFAULT_TOKEN_LIFETIME, TestIssuer,
     TestIssuerBuilder,
