@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::response::Response;
 use http::{HeaderValue, StatusCode, header};
 
-use super::endpoint::{MockTokenEndpoint, Shared};
+use super::endpoint::Shared;
 use super::issuer::{DEFAULT_CLIENT_ID, DEFAULT_TOKEN_LIFETIME, TestIssuer};
 use super::record::RecordedTokenRequest;
 use crate::token_endpoint::{OAuthError, OAuthErrorCode, TokenResponse};
@@ -14,8 +14,8 @@ use crate::token_endpoint::{OAuthError, OAuthErrorCode, TokenResponse};
 /// The realm of the `WWW-Authenticate: Basic` challenge on `invalid_client`.
 const REALM: &str = "token";
 
-/// What the [`MockTokenEndpoint`] answers to one token request, optionally after a delay
-/// ([`after`](Self::after)).
+/// What the [`MockTokenEndpoint`](super::MockTokenEndpoint) answers to one token request,
+/// optionally after a delay ([`after`](Self::after)).
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct MockAnswer {
@@ -42,10 +42,10 @@ impl MockAnswer {
     /// A token like a real issuer's: 200 with an RFC 6749 §5.1 body, the access token signed
     /// by the endpoint's [`TestIssuer`] for the requesting client (from `Authorization:
     /// Basic`, `client_id`, or the client assertion's `sub`; [`DEFAULT_CLIENT_ID`] when none)
-    /// with the requested `scope`, `expires_in` 300 (after the client check, when
-    /// [`MockTokenEndpoint::require_secret`] registered clients). A request whose `grant_type` is not
-    /// `client_credentials` is refused as a real endpoint would: 400 `invalid_request`
-    /// (missing) or `unsupported_grant_type`.
+    /// with the requested `scope`, `expires_in` 300, once the client passes the check that
+    /// [`require_secret`](super::MockTokenEndpoint::require_secret) sets up (if any). A
+    /// request whose `grant_type` is not `client_credentials` is refused as a real endpoint
+    /// would: 400 `invalid_request` (missing) or `unsupported_grant_type`.
     pub fn issue() -> Self {
         Self::issue_expiring_in(DEFAULT_TOKEN_LIFETIME)
     }
