@@ -42,7 +42,8 @@ impl MockAnswer {
     /// A token like a real issuer's: 200 with an RFC 6749 §5.1 body, the access token signed
     /// by the endpoint's [`TestIssuer`] for the requesting client (from `Authorization:
     /// Basic`, `client_id`, or the client assertion's `sub`; [`DEFAULT_CLIENT_ID`] when none)
-    /// with the requested `scope`, `expires_in` 300, once the client passes the check that
+    /// with the requested `scope` and the issuer's audience as `aud` (whatever `resource` was
+    /// asked for), `expires_in` 300, once the client passes the check that
     /// [`require_secret`](super::MockTokenEndpoint::require_secret) sets up (if any). A
     /// request whose `grant_type` is not `client_credentials` is refused as a real endpoint
     /// would: 400 `invalid_request` (missing) or `unsupported_grant_type`.
