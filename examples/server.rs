@@ -24,7 +24,8 @@
 //! - `RUST_LOG` — log filter (default `info`).
 //!
 //! Routes: `POST /oauth2/token`, `GET /.well-known/jwks.json`,
-//! `GET /.well-known/oauth-authorization-server`, `GET /healthz`, `GET /api/whoami` (any valid
+//! `GET /.well-known/oauth-authorization-server`, `GET /openapi.json` (feature `utoipa`; the
+//! security scheme comes from the issuer), `GET /healthz`, `GET /api/whoami` (any valid
 //! token for `reports-api`), `GET /api/reports` (`reports:read`), `POST /api/reports`
 //! (`reports:write`), `GET /metrics` (the crate's counters in the Prometheus text format, with
 //! `cargo run --features metrics --example server`; without the feature, a 404 that says so).
@@ -398,6 +399,7 @@ pub(crate) fn app(
         )
         .route("/healthz", get(healthz))
         .merge(discovery_routes(issuer))
+        .merge(openapi_routes(issuer))
         .merge(metrics_routes()?)
         .merge(api))
 }
@@ -448,6 +450,69 @@ fn metrics_routes() -> Result<Router, Box<dyn Error>> {
         )
     };
     Ok(Router::new().route("/metrics", get(off)))
+}
+
+/// `GET /openapi.json`: the API's OpenAPI document, whose OAuth 2.0 client-credentials security
+/// scheme (token URL, scopes) comes from `issuer` (feature `utoipa`).
+#[cfg(feature = "utoipa")]
+fn openapi_routes(issuer: &TokenIssuer) -> Router {
+    use tower_client_credentials::openapi::ClientCredentialsScheme;
+    use utoipa::Modify;
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem, PathsBuilder};
+    use utoipa::openapi::{InfoBuilder, OpenApiBuilder};
+
+    let scheme = ClientCredentialsScheme::from_issuer(issuer)
+        .scope("reports:read", "List the reports")
+        .scope("reports:write", "Create reports")
+        .description("Machine clients: a client-credentials token for the audience reports-api");
+    let operation = |summary: &str, scopes: &[&str]| {
+        OperationBuilder::new()
+            .summary(Some(summary))
+            .security(scheme.requirement(scopes.iter().copied()))
+            .build()
+    };
+    let mut reports = PathItem::new(
+        HttpMethod::Get,
+        operation("List the reports", &["reports:read"]),
+    );
+    reports.post = Some(operation("Create a report", &["reports:write"]));
+    let paths = PathsBuilder::new()
+        .path(
+            "/api/whoami",
+            PathItem::new(HttpMethod::Get, operation("The token's claims", &[])),
+        )
+        .path("/api/reports", reports);
+    let mut doc = OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("tower-client-credentials demo")
+                .version(env!("CARGO_PKG_VERSION"))
+                .build(),
+        )
+        .paths(paths)
+        .build();
+    scheme.modify(&mut doc);
+    let json = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    Router::new().route(
+        "/openapi.json",
+        get(move || {
+            let json = json.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], json) }
+        }),
+    )
+}
+
+#[cfg(not(feature = "utoipa"))]
+fn openapi_routes(_: &TokenIssuer) -> Router {
+    Router::new().route(
+        "/openapi.json",
+        get(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                "/openapi.json needs the utoipa feature: cargo run --example server --features metrics,utoipa\n",
+            )
+        }),
+    )
 }
 
 /// Another identity provider, as `TRUSTED_ISSUERS` describes it: its keys by discovery (loopback

@@ -54,6 +54,9 @@
 //! - `outbound` (feature `client`): calling other services: `ClientCredentials`, the cached
 //!   token source (early refresh, single flight, retries, renewal after a 401), `TokenSources`,
 //!   `AddBearerLayer` for tower clients and, with feature `reqwest`, `BearerMiddleware`.
+//! - `testing` (feature `testing`): `TestIssuer` and `MockTokenEndpoint` for your own tests.
+//! - [`metrics`]: the metric names and labels (recorded with feature `metrics`) and the tracing
+//!   spans and events, documented and kept stable.
 //!
 //! Dependencies point down: `protect` never uses `issue` or `clients`; shared pieces (`jws`,
 //! the `Authorization` / `WWW-Authenticate` codec, the clock) sit below both halves.
@@ -70,6 +73,15 @@
 //! - `client` (default): calling other services with client-credentials tokens (`outbound`): a
 //!   cached token source and `AddBearerLayer` for tower clients (hyper-util, tonic).
 //! - `reqwest` (implies `client`): `outbound::BearerMiddleware` for reqwest-middleware 0.4.
+//! - `sqlx` (implies `issue`): `clients::SqlClientStore`, the client registry in SQLite or
+//!   PostgreSQL.
+//! - `redis`: the replay guard, throttle, credential-cache invalidation and shared outbound
+//!   token cache of several instances, on Redis (`redis`).
+//! - `utoipa`: `openapi::ClientCredentialsScheme`, the OAuth 2.0 client-credentials security
+//!   scheme of your OpenAPI document.
+//! - `testing`: helpers for your own tests: `testing::TestIssuer` (tokens, valid and
+//!   deliberately invalid, and the validator that trusts them) and `testing::MockTokenEndpoint`
+//!   (a scripted token endpoint on 127.0.0.1 for outbound code).
 //! - `metrics`: counters through the `metrics` facade (0.24), with the names and labels
 //!   [`metrics`] documents (that module, and its tracing tables, exist without the feature).
 
@@ -91,6 +103,9 @@ pub mod issue;
 mod jws;
 pub mod keys;
 pub mod metrics;
+#[cfg(feature = "utoipa")]
+#[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
+pub mod openapi;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod outbound;
@@ -101,6 +116,9 @@ mod random;
 pub mod redis;
 mod scope;
 pub mod store;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 pub mod time;
 pub mod token_endpoint;
 
