@@ -518,10 +518,57 @@ impl std::io::Write for Captured {
     }
 }
 
+/// A subscriber that logs span closes (with their fields) into the returned buffer.
+fn capture() -> (Captured, impl tracing::Subscriber) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    (captured, subscriber)
+}
+
+/// The fields of every closed span named `name`, in order.
+fn closed_spans(log: &str, name: &str) -> Vec<String> {
+    log.lines()
+        .filter(|line| line.contains(": close"))
+        .filter_map(|line| line.split_once(&format!("{name}{{"))?.1.split_once('}'))
+        .map(|(fields, _)| fields.to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_outbound_token_fetch_span_names_the_own_client_and_the_outcome() {
+    let _turn = TURN.lock().await;
+    let (base, secret) = token_server(10).await;
+    let (captured, subscriber) = capture();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let client = ClientCredentials::builder()
+        .token_endpoint(format!("{base}/oauth2/token"))
+        .client_id(CLIENT_ID)
+        .client_secret(secret.clone())
+        .build()
+        .expect("client");
+    let token = CachedTokenSource::new(client).token().await.expect("token");
+    take();
+
+    let log = String::from_utf8(captured.0.lock().expect("log lock").clone()).expect("utf-8");
+    assert_eq!(
+        closed_spans(&log, "outbound_token_fetch"),
+        [format!(r#"client_id={CLIENT_ID} outcome="ok""#)],
+        "{log}"
+    );
+    for secret in [secret.as_str(), token.secret()] {
+        assert!(!log.contains(secret), "{log}");
+    }
+}
+
 #[tokio::test]
 async fn the_token_request_span_carries_the_documented_fields_and_no_secret() {
     use tower_client_credentials::issue::{ClientAuth, TokenRequest};
-    use tracing_subscriber::fmt::format::FmtSpan;
 
     let _turn = TURN.lock().await;
     let (plain, stored) = ClientSecret::generate();
@@ -542,14 +589,7 @@ async fn the_token_request_span_carries_the_documented_fields_and_no_secret() {
         )
         .build()
         .expect("issuer");
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_span_events(FmtSpan::CLOSE)
-        .with_max_level(tracing::Level::DEBUG)
-        .finish();
+    let (captured, subscriber) = capture();
     let _default = tracing::subscriber::set_default(subscriber);
     let basic = |secret: &str| ClientAuth::Basic {
         client_id: CLIENT_ID.to_owned(),
@@ -569,14 +609,8 @@ async fn the_token_request_span_carries_the_documented_fields_and_no_secret() {
     take();
 
     let log = String::from_utf8(captured.0.lock().expect("log lock").clone()).expect("utf-8");
-    let closes: Vec<&str> = log.lines().filter(|l| l.contains(": close")).collect();
-    let spans: Vec<&str> = closes
-        .iter()
-        .filter_map(|line| line.split_once("token_request{")?.1.split_once('}'))
-        .map(|(fields, _)| fields)
-        .collect();
     assert_eq!(
-        spans,
+        closed_spans(&log, "token_request"),
         [
             r#"auth_method="client_secret_basic" outcome="ok""#,
             r#"auth_method="client_secret_basic" outcome="invalid_client""#,
