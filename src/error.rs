@@ -162,6 +162,22 @@ impl AuthError {
     /// assert_eq!(AuthError::MissingToken.challenge("api"), r#"Bearer realm="api""#);
     /// ```
     pub fn challenge(&self, realm: &str) -> String {
+        self.challenge_with_metadata(realm, None)
+    }
+
+    /// The `WWW-Authenticate` challenge for this error (RFC 6750 §3) with, when given, the
+    /// RFC 9728 §5.1 `resource_metadata` parameter: the URL of the protected resource's
+    /// metadata, where a client learns which authorization server to ask for a token.
+    ///
+    /// ```
+    /// use tower_client_credentials::AuthError;
+    /// let url = "https://api.example.com/.well-known/oauth-protected-resource/mcp";
+    /// assert_eq!(
+    ///     AuthError::MissingToken.challenge_with_metadata("api", Some(url)),
+    ///     format!(r#"Bearer realm="api", resource_metadata="{url}""#)
+    /// );
+    /// ```
+    pub fn challenge_with_metadata(&self, realm: &str, resource_metadata: Option<&str>) -> String {
         let description = self.description();
         let scope = match self {
             AuthError::InsufficientScope { required } => Some(&**required),
@@ -169,6 +185,7 @@ impl AuthError {
         };
         BearerChallenge {
             realm,
+            resource_metadata,
             error: self.error_code(),
             error_description: description.as_deref(),
             scope,
@@ -212,9 +229,19 @@ impl AuthError {
     /// Builds the RFC 6750 response: the status, and the `WWW-Authenticate` challenge for
     /// `realm`, with an empty body.
     pub fn to_http_response<B: Default>(&self, realm: &str) -> Response<B> {
+        self.to_http_response_with_metadata(realm, None)
+    }
+
+    /// [`to_http_response`](Self::to_http_response) with the challenge of
+    /// [`challenge_with_metadata`](Self::challenge_with_metadata).
+    pub fn to_http_response_with_metadata<B: Default>(
+        &self,
+        realm: &str,
+        resource_metadata: Option<&str>,
+    ) -> Response<B> {
         let mut response = Response::new(B::default());
         *response.status_mut() = self.status();
-        let challenge = HeaderValue::from_str(&self.challenge(realm))
+        let challenge = HeaderValue::from_str(&self.challenge_with_metadata(realm, resource_metadata))
             .unwrap_or_else(|_| HeaderValue::from_static("Bearer"));
         response
             .headers_mut()

@@ -100,6 +100,7 @@ mod scope;
 pub mod store;
 pub mod time;
 pub mod token_endpoint;
+mod well_known;
 
 // The vocabulary both halves share, and the types the README names, live at the root; every
 // other public item has its one path in its module.
@@ -107,6 +108,7 @@ pub use claims::{Audience, Claims, ExtraClaims};
 pub use error::AuthError;
 pub use protect::bearer::BearerAuthLayer;
 pub use protect::require_scope::RequireScopeLayer;
+pub use protect::resource_metadata::ProtectedResourceMetadata;
 pub use protect::validator::Validator;
 pub use scope::{Scope, ScopeError, ScopeSet};
 
