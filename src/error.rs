@@ -12,6 +12,11 @@
 //! | [`AuthError::InvalidToken`] | 401 | `Bearer realm="…", error="invalid_token", …` | 16 |
 //! | [`AuthError::InsufficientScope`] | 403 | `Bearer realm="…", error="insufficient_scope", scope="…"` | 7 `PERMISSION_DENIED` |
 //!
+//! With [`BearerAuthLayer::resource_metadata`](crate::BearerAuthLayer::resource_metadata), every
+//! challenge above carries `resource_metadata="…"` after the realm (RFC 9728 §5.1, which names
+//! 401 and 403; the 400 carries it too, since a client that sent a malformed header needs the
+//! pointer as much).
+//!
 //! Descriptions are fixed phrases: no token, claim value or key material ever appears in them.
 
 use std::sync::Arc;

@@ -79,8 +79,7 @@ impl<E, H> BearerAuthLayer<E, H> {
     /// [`Rejection::resource_metadata`].
     ///
     /// ```
-    /// use tower_client_credentials::protect::ProtectedResourceMetadata;
-    /// use tower_client_credentials::{BearerAuthLayer, Validator};
+    /// use tower_client_credentials::{BearerAuthLayer, ProtectedResourceMetadata, Validator};
     ///
     /// # fn make(validator: Validator) -> Result<(), Box<dyn std::error::Error>> {
     /// let metadata = ProtectedResourceMetadata::builder("https://api.example.com/mcp")
