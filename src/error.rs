@@ -246,8 +246,9 @@ impl AuthError {
     ) -> Response<B> {
         let mut response = Response::new(B::default());
         *response.status_mut() = self.status();
-        let challenge = HeaderValue::from_str(&self.challenge_with_metadata(realm, resource_metadata))
-            .unwrap_or_else(|_| HeaderValue::from_static("Bearer"));
+        let challenge =
+            HeaderValue::from_str(&self.challenge_with_metadata(realm, resource_metadata))
+                .unwrap_or_else(|_| HeaderValue::from_static("Bearer"));
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, challenge);

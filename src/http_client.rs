@@ -55,7 +55,8 @@ pub(crate) fn check_url(url: &Url, allow_http: bool) -> Result<(), UrlProblem> {
 
 /// Whether the URL's host is a loopback address or `localhost`.
 pub(crate) fn is_loopback(url: &Url) -> bool {
-    url.host_str().is_some_and(crate::well_known::is_loopback_host)
+    url.host_str()
+        .is_some_and(crate::well_known::is_loopback_host)
 }
 
 /// The two metadata URLs of `issuer`, in the order they are tried: RFC 8414 §3 (the

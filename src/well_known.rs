@@ -83,7 +83,13 @@ mod tests {
         for host in ["localhost", "LocalHost", "127.0.0.1", "127.1.2.3", "[::1]"] {
             assert!(is_loopback_host(host), "{host}");
         }
-        for host in ["example.com", "10.0.0.1", "[::2]", "localhost.evil.test", ""] {
+        for host in [
+            "example.com",
+            "10.0.0.1",
+            "[::2]",
+            "localhost.evil.test",
+            "",
+        ] {
             assert!(!is_loopback_host(host), "{host}");
         }
     }

@@ -344,7 +344,9 @@ async fn the_api_serves_its_protected_resource_metadata_where_its_challenges_poi
     );
 
     // The authorization server it names is the demo's: its token reads the reports.
-    let issuer = metadata["authorization_servers"][0].as_str().expect("issuer");
+    let issuer = metadata["authorization_servers"][0]
+        .as_str()
+        .expect("issuer");
     let as_metadata: Value = http
         .get(format!("{issuer}/.well-known/oauth-authorization-server"))
         .send()

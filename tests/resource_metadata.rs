@@ -116,7 +116,11 @@ async fn the_document_is_served_field_by_field_at_the_path_suffixed_well_known_u
     assert_eq!(head.headers()["content-type"], "application/json");
     assert_eq!(head.text().await.expect("body"), "");
 
-    for method in [reqwest::Method::POST, reqwest::Method::PUT, reqwest::Method::DELETE] {
+    for method in [
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+    ] {
         let refused = http()
             .request(method.clone(), &url)
             .send()
@@ -142,7 +146,10 @@ async fn a_resource_without_a_path_has_its_document_at_the_bare_well_known_url()
     let metadata = ProtectedResourceMetadata::builder(base.clone())
         .build()
         .expect("metadata");
-    assert_eq!(metadata.metadata_path(), "/.well-known/oauth-protected-resource");
+    assert_eq!(
+        metadata.metadata_path(),
+        "/.well-known/oauth-protected-resource"
+    );
     serve_on(listener, resource_metadata_routes(&metadata));
 
     let response = http()
@@ -162,7 +169,8 @@ async fn a_resource_without_a_path_has_its_document_at_the_bare_well_known_url()
 #[tokio::test]
 async fn every_challenge_behind_the_layer_names_the_metadata() {
     let key = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
-    let (base, metadata) = resource_server(ISSUER, KeySource::local(KeyRing::new(key.clone()))).await;
+    let (base, metadata) =
+        resource_server(ISSUER, KeySource::local(KeyRing::new(key.clone()))).await;
     let pointer = format!(r#"resource_metadata="{}""#, metadata.metadata_url());
     let mcp = format!("{base}/mcp");
     let claims = |scope: &str| {
@@ -246,7 +254,10 @@ async fn the_claims_extractor_behind_an_optional_layer_names_the_metadata_and_th
     let layer = BearerAuthLayer::optional(validator)
         .resource_metadata(&metadata)
         .realm("tools");
-    serve_on(listener, Router::new().route("/mcp", get(whoami)).layer(layer));
+    serve_on(
+        listener,
+        Router::new().route("/mcp", get(whoami)).layer(layer),
+    );
 
     let (status, challenge, _) = get_bearer(&format!("{base}/mcp"), None).await;
     assert_eq!(status, 401);
@@ -274,8 +285,15 @@ fn bad_urls_are_typed_config_errors() {
         );
     }
     // http to loopback is fine (tests, local development).
-    for resource in ["http://127.0.0.1:8080/mcp", "http://localhost/", "http://[::1]/"] {
-        assert!(ProtectedResourceMetadata::builder(resource).build().is_ok(), "{resource}");
+    for resource in [
+        "http://127.0.0.1:8080/mcp",
+        "http://localhost/",
+        "http://[::1]/",
+    ] {
+        assert!(
+            ProtectedResourceMetadata::builder(resource).build().is_ok(),
+            "{resource}"
+        );
     }
     let error = ProtectedResourceMetadata::builder("https://api.example.com")
         .authorization_server("https://auth.example.com")
@@ -300,7 +318,9 @@ fn bad_urls_are_typed_config_errors() {
 /// The crate's issuer on 127.0.0.1 (its URL is its `iss`), with one `private_key_jwt` client
 /// that may ask for `resource` (RFC 8707) and the `tools:*` scopes. Returns the issuer URL, the
 /// issuer, and the client's key.
-async fn authorization_server(resource_for: impl FnOnce(&str) -> String) -> (String, TokenIssuer, SigningKey, String) {
+async fn authorization_server(
+    resource_for: impl FnOnce(&str) -> String,
+) -> (String, TokenIssuer, SigningKey, String) {
     let (listener, base) = listen().await;
     let resource = resource_for(&base);
     let client_key = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
@@ -315,7 +335,9 @@ async fn authorization_server(resource_for: impl FnOnce(&str) -> String) -> (Str
     );
     let issuer = TokenIssuer::builder()
         .issuer(base.clone())
-        .keys(KeyRing::new(SigningKey::generate(Algorithm::EdDSA).expect("keygen")))
+        .keys(KeyRing::new(
+            SigningKey::generate(Algorithm::EdDSA).expect("keygen"),
+        ))
         .clients(clients)
         .scopes_supported(["tools:read", "tools:call"])
         .build()

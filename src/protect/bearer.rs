@@ -91,7 +91,9 @@ impl<E, H> BearerAuthLayer<E, H> {
     /// # Ok(()) }
     /// ```
     pub fn resource_metadata(mut self, metadata: &ProtectedResourceMetadata) -> Self {
-        self.challenge = self.challenge.with_resource_metadata(metadata.metadata_url());
+        self.challenge = self
+            .challenge
+            .with_resource_metadata(metadata.metadata_url());
         self
     }
 

@@ -103,6 +103,7 @@ impl IntoResponse for ClaimsRejection {
         if self.grpc {
             return AuthError::MissingToken.to_grpc_response();
         }
-        AuthError::MissingToken.to_http_response_with_metadata(self.realm(), self.resource_metadata())
+        AuthError::MissingToken
+            .to_http_response_with_metadata(self.realm(), self.resource_metadata())
     }
 }

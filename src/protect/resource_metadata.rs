@@ -77,7 +77,9 @@ pub enum ResourceMetadataConfigError {
     },
     /// The documentation URL is not an absolute `https` URL (`http` only to loopback) without
     /// credentials.
-    #[error("resource_documentation must be an https URL (http only to loopback) without credentials")]
+    #[error(
+        "resource_documentation must be an https URL (http only to loopback) without credentials"
+    )]
     BadDocumentation,
     /// An empty `resource_name`.
     #[error("resource_name must not be empty")]
@@ -439,7 +441,11 @@ mod tests {
                 .build(),
             Err(E::BadAuthorizationServer { index: 1 })
         );
-        for issuer in ["https://auth.example.com/#x", "https://auth.example.com/?a=b", "auth"] {
+        for issuer in [
+            "https://auth.example.com/#x",
+            "https://auth.example.com/?a=b",
+            "auth",
+        ] {
             assert_eq!(
                 base().authorization_server(issuer).build(),
                 Err(E::BadAuthorizationServer { index: 0 }),
@@ -455,7 +461,9 @@ mod tests {
             Err(E::BadScope { index: 0 })
         );
         assert_eq!(
-            base().resource_documentation("http://docs.example.com").build(),
+            base()
+                .resource_documentation("http://docs.example.com")
+                .build(),
             Err(E::BadDocumentation)
         );
         assert_eq!(base().resource_name("").build(), Err(E::EmptyResourceName));
