@@ -452,3 +452,33 @@ async fn a_client_asking_for_another_resource_gets_no_token_for_it() {
         (400, &OAuthErrorCode::InvalidTarget)
     );
 }
+
+#[tokio::test]
+async fn grpc_calls_get_their_status_and_no_challenge_as_before() {
+    use tower::ServiceExt;
+
+    let metadata = metadata_for("https://mcp.example.com/mcp", ISSUER);
+    let validator = Validator::builder()
+        .issuer(
+            ISSUER,
+            KeySource::local(KeyRing::new(
+                SigningKey::generate(Algorithm::EdDSA).expect("keygen"),
+            )),
+        )
+        .audience(metadata.resource())
+        .build()
+        .expect("validator");
+    let app = Router::new()
+        .route("/mcp", get(whoami))
+        .layer(BearerAuthLayer::new(validator).resource_metadata(&metadata));
+    let request = http::Request::builder()
+        .uri("/mcp")
+        .version(http::Version::HTTP_2)
+        .header("content-type", "application/grpc")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = app.oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["grpc-status"], "16");
+    assert!(response.headers().get("www-authenticate").is_none());
+}
