@@ -225,10 +225,22 @@ impl AuthError {
         version: Version,
         request_headers: &HeaderMap,
     ) -> Response<B> {
+        self.to_response_with_metadata(realm, None, version, request_headers)
+    }
+
+    /// [`to_response`](Self::to_response) with, for HTTP, the challenge of
+    /// [`challenge_with_metadata`](Self::challenge_with_metadata).
+    pub(crate) fn to_response_with_metadata<B: Default>(
+        &self,
+        realm: &str,
+        resource_metadata: Option<&str>,
+        version: Version,
+        request_headers: &HeaderMap,
+    ) -> Response<B> {
         if is_grpc_call(version, request_headers) {
             return self.to_grpc_response();
         }
-        self.to_http_response(realm)
+        self.to_http_response_with_metadata(realm, resource_metadata)
     }
 
     /// Builds the RFC 6750 response: the status, and the `WWW-Authenticate` challenge for

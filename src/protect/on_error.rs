@@ -137,11 +137,12 @@ impl<'a> Rejection<'a> {
     /// challenge with the realm and, when configured, the `resource_metadata` URL (see
     /// [`AuthError::to_response`] and [`AuthError::to_http_response_with_metadata`]).
     pub fn to_response<B: Default>(&self) -> Response<B> {
-        if self.is_grpc_call() {
-            return self.error.to_grpc_response();
-        }
-        self.error
-            .to_http_response_with_metadata(self.realm(), self.resource_metadata())
+        self.error.to_response_with_metadata(
+            self.realm(),
+            self.resource_metadata(),
+            self.request_version,
+            self.request_headers,
+        )
     }
 }
 
