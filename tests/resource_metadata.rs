@@ -24,14 +24,14 @@ use tower_client_credentials::{
     BearerAuthLayer, Claims, ProtectedResourceMetadata, RequireScopeLayer, Validator,
 };
 
-/// Who may call the MCP-style resource: the client id and its `private_key_jwt` key.
+/// The client id of the MCP-style client (`private_key_jwt`).
 const MCP_CLIENT: &str = "mcp-agent";
 
 async fn whoami(claims: Claims) -> axum::Json<Claims> {
     axum::Json(claims)
 }
 
-/// The resource `{base}{path}`'s metadata, naming `authorization_server`.
+/// The metadata of `resource`, naming `authorization_server`.
 fn metadata_for(resource: &str, authorization_server: &str) -> ProtectedResourceMetadata {
     ProtectedResourceMetadata::builder(resource)
         .authorization_server(authorization_server)
@@ -42,26 +42,29 @@ fn metadata_for(resource: &str, authorization_server: &str) -> ProtectedResource
         .expect("metadata")
 }
 
-/// A resource at `{base}/mcp` trusting `issuer` (with `keys`) for audience `{base}/mcp`:
-/// `GET /mcp` needs `tools:call`, `GET /mcp/whoami` any token, and the metadata is served
-/// beside it. Returns the base URL and the metadata.
-async fn resource_server(issuer: &str, keys: KeySource) -> (String, ProtectedResourceMetadata) {
-    let (listener, base) = listen().await;
-    let metadata = metadata_for(&format!("{base}/mcp"), issuer);
+/// The MCP-style resource of `metadata`, trusting `issuer` (with `keys`) for the audience
+/// `metadata.resource()`: `GET /mcp` needs `tools:call`; the metadata is served beside it,
+/// outside the bearer layer.
+fn mcp_app(metadata: &ProtectedResourceMetadata, issuer: &str, keys: KeySource) -> Router {
     let validator = Validator::builder()
         .issuer(issuer, keys)
         .audience(metadata.resource())
         .build()
         .expect("validator");
-    let app = Router::new()
+    Router::new()
         .route(
             "/mcp",
             get(whoami).layer(RequireScopeLayer::all(["tools:call"])),
         )
-        .route("/mcp/whoami", get(whoami))
-        .layer(BearerAuthLayer::new(validator).resource_metadata(&metadata))
-        .merge(resource_metadata_routes(&metadata));
-    serve_on(listener, app);
+        .layer(BearerAuthLayer::new(validator).resource_metadata(metadata))
+        .merge(resource_metadata_routes(metadata))
+}
+
+/// [`mcp_app`] for a resource at `{base}/mcp`, served; returns the base URL and the metadata.
+async fn resource_server(issuer: &str, keys: KeySource) -> (String, ProtectedResourceMetadata) {
+    let (listener, base) = listen().await;
+    let metadata = metadata_for(&format!("{base}/mcp"), issuer);
+    serve_on(listener, mcp_app(&metadata, issuer, keys));
     (base, metadata)
 }
 
@@ -316,8 +319,8 @@ fn bad_urls_are_typed_config_errors() {
 }
 
 /// The crate's issuer on 127.0.0.1 (its URL is its `iss`), with one `private_key_jwt` client
-/// that may ask for `resource` (RFC 8707) and the `tools:*` scopes. Returns the issuer URL, the
-/// issuer, and the client's key.
+/// that may ask for the resource `resource_for(<issuer URL>)` (RFC 8707) and the `tools:*`
+/// scopes. Returns the issuer URL, the issuer, the client's key and that resource.
 async fn authorization_server(
     resource_for: impl FnOnce(&str) -> String,
 ) -> (String, TokenIssuer, SigningKey, String) {
@@ -360,19 +363,8 @@ async fn an_mcp_client_goes_from_a_bare_401_to_a_token_bound_to_the_resource() {
     let resource_url = format!("{rs_base}/mcp");
     let (as_base, issuer, client_key, _) = authorization_server(|_| resource_url.clone()).await;
     let metadata = metadata_for(&resource_url, &as_base);
-    let validator = Validator::builder()
-        .issuer(&as_base, KeySource::local(issuer.keys().clone()))
-        .audience(metadata.resource())
-        .build()
-        .expect("validator");
-    let app = Router::new()
-        .route(
-            "/mcp",
-            get(whoami).layer(RequireScopeLayer::all(["tools:call"])),
-        )
-        .layer(BearerAuthLayer::new(validator).resource_metadata(&metadata))
-        .merge(resource_metadata_routes(&metadata));
-    serve_on(rs_listener, app);
+    let keys = KeySource::local(issuer.keys().clone());
+    serve_on(rs_listener, mcp_app(&metadata, &as_base, keys));
 
     // 1. Call without a token: the 401 says where the metadata is.
     let (status, challenge, _) = get_bearer(&resource_url, None).await;
@@ -458,19 +450,8 @@ async fn grpc_calls_get_their_status_and_no_challenge_as_before() {
     use tower::ServiceExt;
 
     let metadata = metadata_for("https://mcp.example.com/mcp", ISSUER);
-    let validator = Validator::builder()
-        .issuer(
-            ISSUER,
-            KeySource::local(KeyRing::new(
-                SigningKey::generate(Algorithm::EdDSA).expect("keygen"),
-            )),
-        )
-        .audience(metadata.resource())
-        .build()
-        .expect("validator");
-    let app = Router::new()
-        .route("/mcp", get(whoami))
-        .layer(BearerAuthLayer::new(validator).resource_metadata(&metadata));
+    let key = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
+    let app = mcp_app(&metadata, ISSUER, KeySource::local(KeyRing::new(key)));
     let request = http::Request::builder()
         .uri("/mcp")
         .version(http::Version::HTTP_2)
