@@ -192,3 +192,32 @@ where
         self(rejection)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_challenge_is_one_pointer_and_keeps_both_parameters_in_either_order() {
+        // Every authenticated request clones it: one reference count, whatever it holds.
+        assert_eq!(size_of::<Challenge>(), size_of::<usize>());
+        let url = "https://api.example.com/.well-known/oauth-protected-resource";
+        for challenge in [
+            Challenge::default()
+                .with_realm("tools")
+                .with_resource_metadata(url),
+            Challenge::default()
+                .with_resource_metadata(url)
+                .with_realm("tools"),
+        ] {
+            assert_eq!(challenge.realm(), "tools");
+            assert_eq!(challenge.resource_metadata(), Some(url));
+        }
+        let default = Challenge::default();
+        assert_eq!(
+            (default.realm(), default.resource_metadata()),
+            ("api", None)
+        );
+        assert!(Arc::ptr_eq(&default.0, &Challenge::default().0));
+    }
+}
