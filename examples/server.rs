@@ -26,9 +26,10 @@
 //! Routes: `POST /oauth2/token`, `GET /.well-known/jwks.json`,
 //! `GET /.well-known/oauth-authorization-server`,
 //! `GET /.well-known/oauth-protected-resource/api` (the API's RFC 9728 metadata; see
-//! [`resource_metadata`]), `GET /healthz`, `GET /api/whoami` (any valid token for
-//! `reports-api`), `GET /api/reports` (`reports:read`), `POST /api/reports` (`reports:write`).
-//! The API's 401 and 403 challenges name its metadata (`resource_metadata="…"`).
+//! [`resource_metadata`]), `GET /openapi.json` (feature `utoipa`; the security scheme comes
+//! from the issuer), `GET /healthz`, `GET /api/whoami` (any valid token for `reports-api`),
+//! `GET /api/reports` (`reports:read`), `POST /api/reports` (`reports:write`). The API's 401
+//! and 403 challenges name its metadata (`resource_metadata="…"`).
 //!
 //! Limits, since the demo listens on a socket like any server:
 //! - a client has [`HEADER_READ_TIMEOUT`] (10 s) to send a request's head, or the connection
@@ -428,7 +429,71 @@ pub(crate) fn app(
         .route("/healthz", get(healthz))
         .merge(discovery_routes(issuer))
         .merge(resource_metadata_routes(&metadata))
+        .merge(openapi_routes(issuer))
         .merge(api))
+}
+
+/// `GET /openapi.json`: the API's OpenAPI document, whose OAuth 2.0 client-credentials security
+/// scheme (token URL, scopes) comes from `issuer` (feature `utoipa`).
+#[cfg(feature = "utoipa")]
+fn openapi_routes(issuer: &TokenIssuer) -> Router {
+    use tower_client_credentials::openapi::ClientCredentialsScheme;
+    use utoipa::Modify;
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem, PathsBuilder};
+    use utoipa::openapi::{InfoBuilder, OpenApiBuilder};
+
+    let scheme = ClientCredentialsScheme::from_issuer(issuer)
+        .scope("reports:read", "List the reports")
+        .scope("reports:write", "Create reports")
+        .description("Machine clients: a client-credentials token for the audience reports-api");
+    let operation = |summary: &str, scopes: &[&str]| {
+        OperationBuilder::new()
+            .summary(Some(summary))
+            .security(scheme.requirement(scopes.iter().copied()))
+            .build()
+    };
+    let mut reports = PathItem::new(
+        HttpMethod::Get,
+        operation("List the reports", &["reports:read"]),
+    );
+    reports.post = Some(operation("Create a report", &["reports:write"]));
+    let paths = PathsBuilder::new()
+        .path(
+            "/api/whoami",
+            PathItem::new(HttpMethod::Get, operation("The token's claims", &[])),
+        )
+        .path("/api/reports", reports);
+    let mut doc = OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("tower-client-credentials demo")
+                .version(env!("CARGO_PKG_VERSION"))
+                .build(),
+        )
+        .paths(paths)
+        .build();
+    scheme.modify(&mut doc);
+    let json = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    Router::new().route(
+        "/openapi.json",
+        get(move || {
+            let json = json.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], json) }
+        }),
+    )
+}
+
+#[cfg(not(feature = "utoipa"))]
+fn openapi_routes(_: &TokenIssuer) -> Router {
+    Router::new().route(
+        "/openapi.json",
+        get(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                "/openapi.json needs the utoipa feature: cargo run --example server --features metrics,utoipa\n",
+            )
+        }),
+    )
 }
 
 /// Another identity provider, as `TRUSTED_ISSUERS` describes it: its keys by discovery (loopback

@@ -4,12 +4,12 @@
 
 use std::borrow::Cow;
 
-#[cfg(feature = "issue")]
+#[cfg(any(feature = "issue", feature = "testing"))]
 use base64::{Engine, engine::general_purpose::STANDARD};
 use http::{HeaderMap, header};
-#[cfg(feature = "issue")]
+#[cfg(any(feature = "issue", feature = "testing"))]
 use percent_encoding::percent_decode;
-#[cfg(feature = "issue")]
+#[cfg(any(feature = "issue", feature = "testing"))]
 use zeroize::Zeroizing;
 
 /// Ways an `Authorization: Bearer` header can be malformed (RFC 6750 §3.1 `invalid_request`).
@@ -28,7 +28,7 @@ pub enum InvalidRequest {
 }
 
 /// Why `Authorization: Basic` credentials cannot be used.
-#[cfg(feature = "issue")]
+#[cfg(any(feature = "issue", feature = "testing"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BasicError {
     /// More than one `Authorization` header.
@@ -41,7 +41,7 @@ pub(crate) enum BasicError {
 
 /// The scheme and the credentials (trimmed of spaces) of the request's single `Authorization`
 /// header; `Ok(None)` when there is none.
-#[cfg(feature = "issue")]
+#[cfg(any(feature = "issue", feature = "testing"))]
 fn authorization(headers: &HeaderMap) -> Result<Option<(&str, &str)>, HeaderError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
@@ -55,7 +55,7 @@ fn authorization(headers: &HeaderMap) -> Result<Option<(&str, &str)>, HeaderErro
     Ok(Some((scheme, credentials.trim_matches(' '))))
 }
 
-#[cfg(feature = "issue")]
+#[cfg(any(feature = "issue", feature = "testing"))]
 enum HeaderError {
     Duplicate,
     NotAscii,
@@ -153,7 +153,7 @@ fn is_b64token_byte(b: u8) -> bool {
 
 /// RFC 6749 §2.3.1: `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`.
 /// `Ok(None)` when the request has no `Authorization` header.
-#[cfg(feature = "issue")]
+#[cfg(any(feature = "issue", feature = "testing"))]
 pub(crate) fn basic_credentials(
     headers: &HeaderMap,
 ) -> Result<Option<(String, Zeroizing<String>)>, BasicError> {
@@ -183,7 +183,7 @@ pub(crate) fn basic_credentials(
 
 /// `application/x-www-form-urlencoded` decoding that refuses invalid UTF-8 instead of
 /// replacing it.
-#[cfg(feature = "issue")]
+#[cfg(any(feature = "issue", feature = "testing"))]
 pub(crate) fn form_decode(raw: &[u8]) -> Option<String> {
     let plus_as_space: Zeroizing<Vec<u8>> = Zeroizing::new(
         raw.iter()

@@ -54,6 +54,7 @@
 //! - `outbound` (feature `client`): calling other services: `ClientCredentials`, the cached
 //!   token source (early refresh, single flight, retries, renewal after a 401), `TokenSources`,
 //!   `AddBearerLayer` for tower clients and, with feature `reqwest`, `BearerMiddleware`.
+//! - `testing` (feature `testing`): `TestIssuer` and `MockTokenEndpoint` for your own tests.
 //!
 //! Dependencies point down: `protect` never uses `issue` or `clients`; shared pieces (`jws`,
 //! the `Authorization` / `WWW-Authenticate` codec, the clock) sit below both halves.
@@ -70,6 +71,15 @@
 //! - `client` (default): calling other services with client-credentials tokens (`outbound`): a
 //!   cached token source and `AddBearerLayer` for tower clients (hyper-util, tonic).
 //! - `reqwest` (implies `client`): `outbound::BearerMiddleware` for reqwest-middleware 0.4.
+//! - `sqlx` (implies `issue`): `clients::SqlClientStore`, the client registry in SQLite or
+//!   PostgreSQL.
+//! - `redis`: the replay guard, throttle, credential-cache invalidation and shared outbound
+//!   token cache of several instances, on Redis (`redis`).
+//! - `utoipa`: `openapi::ClientCredentialsScheme`, the OAuth 2.0 client-credentials security
+//!   scheme of your OpenAPI document.
+//! - `testing`: helpers for your own tests: `testing::TestIssuer` (tokens, valid and
+//!   deliberately invalid, and the validator that trusts them) and `testing::MockTokenEndpoint`
+//!   (a scripted token endpoint on 127.0.0.1 for outbound code).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -88,6 +98,9 @@ mod http_client;
 pub mod issue;
 mod jws;
 pub mod keys;
+#[cfg(feature = "utoipa")]
+#[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
+pub mod openapi;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod outbound;
@@ -98,6 +111,9 @@ mod random;
 pub mod redis;
 mod scope;
 pub mod store;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 pub mod time;
 pub mod token_endpoint;
 mod well_known;

@@ -894,3 +894,39 @@ async fn the_client_example_says_what_went_wrong_and_exits_non_zero() {
          (is the demo running? cargo run --example server)\n"
     );
 }
+
+#[cfg(feature = "utoipa")]
+#[tokio::test]
+async fn the_demo_serves_its_openapi_document_with_the_issuer_s_security_scheme() {
+    let base = start_demo().await;
+    let response = http()
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .expect("GET /openapi.json");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let doc: Value = response.json().await.expect("JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(
+        doc["components"]["securitySchemes"],
+        json!({ "oauth2": {
+            "type": "oauth2",
+            "description": "Machine clients: a client-credentials token for the audience reports-api",
+            "flows": { "clientCredentials": {
+                "tokenUrl": format!("{base}/oauth2/token"),
+                "scopes": { "reports:read": "List the reports", "reports:write": "Create reports" }
+            } }
+        } })
+    );
+    let security = |path: &str, method: &str| doc["paths"][path][method]["security"].clone();
+    assert_eq!(security("/api/whoami", "get"), json!([{ "oauth2": [] }]));
+    assert_eq!(
+        security("/api/reports", "get"),
+        json!([{ "oauth2": ["reports:read"] }])
+    );
+    assert_eq!(
+        security("/api/reports", "post"),
+        json!([{ "oauth2": ["reports:write"] }])
+    );
+}

@@ -9,36 +9,39 @@ mod common;
 #[path = "../examples/grpc.rs"]
 mod grpc_example;
 
-use common::{AUDIENCE, ISSUER, access_claims, now, token};
+use common::{AUDIENCE, ISSUER};
 use grpc_example::{GetReportRequest, Report, ReportsClient, serve};
-use serde_json::json;
 use tokio::net::TcpListener;
 use tonic::Code;
-use tower_client_credentials::Validator;
-use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, SigningKey};
+use tower_client_credentials::testing::TestIssuer;
 
 struct Fixture {
-    key: SigningKey,
+    issuer: TestIssuer,
     client: ReportsClient,
 }
 
 async fn fixture() -> Fixture {
-    let key = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
-    let validator = Validator::builder()
-        .issuer(ISSUER, KeySource::local(KeyRing::new(key.clone())))
+    let issuer = TestIssuer::builder()
+        .issuer(ISSUER)
         .audience(AUDIENCE)
         .build()
-        .expect("valid config");
+        .expect("test issuer");
+    let validator = issuer.validator();
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
     tokio::spawn(async move { serve(listener, validator).await.expect("server runs") });
     let client = ReportsClient::connect(addr).await.expect("connect");
-    Fixture { key, client }
+    Fixture { issuer, client }
 }
 
 impl Fixture {
+    /// A valid token for client `sub` with `scope`.
+    fn token(&self, sub: &str, scope: &str) -> String {
+        self.issuer.token().client_id(sub).scope(scope).sign()
+    }
+
     /// Calls `GetReport` for `r-1` with `authorization` metadata, if any; a failure comes back
     /// as its code and message.
     async fn get_report(&self, authorization: Option<&str>) -> Result<Report, (Code, String)> {
@@ -68,7 +71,7 @@ fn unauthenticated(message: &str) -> Result<Report, (Code, String)> {
 #[tokio::test]
 async fn token_with_reports_read_gets_the_report_owned_by_its_sub() {
     let f = fixture().await;
-    let t = token(&f.key, &access_claims("svc-reporter", "reports:read"));
+    let t = f.token("svc-reporter", "reports:read");
     assert_eq!(
         f.get_report_bearer(&t).await,
         Ok(Report {
@@ -115,11 +118,16 @@ async fn malformed_token_is_unauthenticated_the_token_is_malformed() {
 #[tokio::test]
 async fn expired_token_is_unauthenticated_the_token_has_expired() {
     let f = fixture().await;
-    let mut claims = access_claims("svc-reporter", "reports:read");
-    claims["exp"] = json!(now() - 3600);
-    claims["iat"] = json!(now() - 7200);
+    // exp an hour ago.
+    let t = f
+        .issuer
+        .token()
+        .client_id("svc-reporter")
+        .scope("reports:read")
+        .expired()
+        .sign();
     assert_eq!(
-        f.get_report_bearer(&token(&f.key, &claims)).await,
+        f.get_report_bearer(&t).await,
         unauthenticated("the token has expired")
     );
 }
@@ -127,8 +135,13 @@ async fn expired_token_is_unauthenticated_the_token_has_expired() {
 #[tokio::test]
 async fn token_signed_by_another_key_is_unauthenticated_unknown_key() {
     let f = fixture().await;
-    let stranger = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
-    let t = token(&stranger, &access_claims("svc-reporter", "reports:read"));
+    let t = f
+        .issuer
+        .token()
+        .client_id("svc-reporter")
+        .scope("reports:read")
+        .signed_by_unknown_key()
+        .sign();
     assert_eq!(
         f.get_report_bearer(&t).await,
         unauthenticated("the signing key is not known")
@@ -138,7 +151,7 @@ async fn token_signed_by_another_key_is_unauthenticated_unknown_key() {
 #[tokio::test]
 async fn token_without_reports_read_is_permission_denied() {
     let f = fixture().await;
-    let t = token(&f.key, &access_claims("svc-writer", "reports:write"));
+    let t = f.token("svc-writer", "reports:write");
     assert_eq!(
         f.get_report_bearer(&t).await,
         Err((Code::PermissionDenied, "insufficient scope".to_owned()))
@@ -149,7 +162,7 @@ async fn token_without_reports_read_is_permission_denied() {
 async fn rejected_call_leaves_the_connection_usable() {
     let f = fixture().await;
     assert_eq!(f.get_report(None).await, unauthenticated("no bearer token"));
-    let t = token(&f.key, &access_claims("svc-reporter", "reports:read"));
+    let t = f.token("svc-reporter", "reports:read");
     assert_eq!(
         f.get_report_bearer(&t).await.map(|report| report.owner),
         Ok("svc-reporter".to_owned())

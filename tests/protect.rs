@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
 use serde_json::{Value, json};
 use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, SigningKey};
+use tower_client_credentials::testing::TestIssuer;
 use tower_client_credentials::time::{Clock, ManualClock};
 use tower_client_credentials::{BearerAuthLayer, Claims, RequireScopeLayer, Validator};
 
@@ -61,23 +62,40 @@ fn app(validator: Validator) -> Router {
     protected.merge(optional)
 }
 
+/// The issuer of the tests' tokens (`ISSUER`, for `AUDIENCE`).
+fn test_issuer() -> TestIssuer {
+    TestIssuer::builder()
+        .issuer(ISSUER)
+        .audience(AUDIENCE)
+        .build()
+        .expect("test issuer")
+}
+
 struct Fixture {
     base: String,
+    issuer: TestIssuer,
+    /// The issuer's key, for the forgeries the token builder does not make.
     key: SigningKey,
     http: reqwest::Client,
 }
 
 async fn fixture() -> Fixture {
-    let key = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
-    let base = serve(app(validator_for(&key))).await;
+    let issuer = test_issuer();
+    let base = serve(app(issuer.validator())).await;
     Fixture {
         base,
-        key,
+        key: issuer.signing_key().clone(),
+        issuer,
         http: http(),
     }
 }
 
 impl Fixture {
+    /// A valid token for client `sub` with `scope`.
+    fn token(&self, sub: &str, scope: &str) -> String {
+        self.issuer.token().client_id(sub).scope(scope).sign()
+    }
+
     async fn get_with(
         &self,
         path: &str,
@@ -119,7 +137,7 @@ async fn another_scheme_is_401_with_bare_challenge() {
 #[tokio::test]
 async fn token_in_query_string_is_never_read() {
     let f = fixture().await;
-    let t = token(&f.key, &access_claims("svc", "reports:read"));
+    let t = f.token("svc", "reports:read");
     assert_eq!(
         f.get_with(&format!("/whoami?access_token={t}"), None).await,
         (401, Some(MISSING.to_owned()), String::new())
@@ -158,7 +176,7 @@ async fn bad_characters_are_400_invalid_request() {
 #[tokio::test]
 async fn two_authorization_headers_are_400_invalid_request() {
     let f = fixture().await;
-    let t = token(&f.key, &access_claims("svc", ""));
+    let t = f.token("svc", "");
     let response = f
         .http
         .get(format!("{}/whoami", f.base))
@@ -180,10 +198,7 @@ async fn two_authorization_headers_are_400_invalid_request() {
 #[tokio::test]
 async fn valid_token_reaches_the_extractor_and_scheme_is_case_insensitive() {
     let f = fixture().await;
-    let t = token(
-        &f.key,
-        &access_claims("svc-a", "reports:read reports:write"),
-    );
+    let t = f.token("svc-a", "reports:read reports:write");
     for scheme in ["Bearer", "bearer", "BEARER"] {
         let (status, challenge, body) = f.get_with("/whoami", Some(&format!("{scheme} {t}"))).await;
         assert_eq!((status, challenge), (200, None), "{scheme}");
@@ -198,7 +213,7 @@ async fn valid_token_reaches_the_extractor_and_scheme_is_case_insensitive() {
 #[tokio::test]
 async fn bad_signature_is_invalid_token() {
     let f = fixture().await;
-    let t = token(&f.key, &access_claims("svc", ""));
+    let t = f.token("svc", "");
     let (message, _) = t.rsplit_once('.').expect("three parts");
     let other = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
     let (_, other_sig) = token(&other, &access_claims("svc", ""))
@@ -219,7 +234,7 @@ async fn bad_signature_is_invalid_token() {
 #[tokio::test]
 async fn payload_tampering_is_invalid_signature() {
     let f = fixture().await;
-    let t = token(&f.key, &access_claims("svc", "reports:read"));
+    let t = f.token("svc", "reports:read");
     let mut segments: Vec<String> = t.split('.').map(str::to_owned).collect();
     let mut claims = access_claims("svc", "reports:read admin");
     claims["exp"] = json!(common::now() + 3600);
@@ -237,8 +252,13 @@ async fn payload_tampering_is_invalid_signature() {
 #[tokio::test]
 async fn unknown_kid_is_invalid_token() {
     let f = fixture().await;
-    let stranger = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
-    let t = token(&stranger, &access_claims("svc", ""));
+    let t = f
+        .issuer
+        .token()
+        .client_id("svc")
+        .scope("")
+        .signed_by_unknown_key()
+        .sign();
     assert_eq!(
         f.get_bearer("/whoami", &t).await,
         (
@@ -252,10 +272,13 @@ async fn unknown_kid_is_invalid_token() {
 #[tokio::test]
 async fn token_signed_by_key_a_with_key_b_kid_is_rejected() {
     let f = fixture().await;
-    let attacker = SigningKey::generate(Algorithm::EdDSA)
-        .expect("keygen")
-        .with_kid(f.key.kid());
-    let t = token(&attacker, &access_claims("svc", "admin"));
+    let t = f
+        .issuer
+        .token()
+        .client_id("svc")
+        .scope("admin")
+        .signed_by_wrong_key()
+        .sign();
     assert_eq!(
         f.get_bearer("/whoami", &t).await,
         (
@@ -342,16 +365,14 @@ async fn alg_none_in_every_capitalisation_is_rejected() {
 #[tokio::test]
 async fn expired_and_not_yet_valid_tokens_are_rejected() {
     let f = fixture().await;
-    let mut expired = access_claims("svc", "");
-    expired["exp"] = json!(common::now() - 120);
+    let expired = f.issuer.token().claim("exp", common::now() - 120).sign();
     assert_eq!(
-        f.get_bearer("/whoami", &token(&f.key, &expired)).await,
+        f.get_bearer("/whoami", &expired).await,
         (401, invalid_token("the token has expired"), String::new())
     );
-    let mut early = access_claims("svc", "");
-    early["nbf"] = json!(common::now() + 120);
+    let early = f.issuer.token().claim("nbf", common::now() + 120).sign();
     assert_eq!(
-        f.get_bearer("/whoami", &token(&f.key, &early)).await,
+        f.get_bearer("/whoami", &early).await,
         (
             401,
             invalid_token("the token is not valid yet"),
@@ -393,27 +414,25 @@ async fn exp_exactly_at_the_leeway_boundary() {
 #[tokio::test]
 async fn wrong_issuer_audience_and_type_are_rejected() {
     let f = fixture().await;
-    let mut iss = access_claims("svc", "");
-    iss["iss"] = json!("https://evil.test");
+    let iss = f.issuer.token().issuer("https://evil.test").sign();
     assert_eq!(
-        f.get_bearer("/whoami", &token(&f.key, &iss)).await,
+        f.get_bearer("/whoami", &iss).await,
         (
             401,
             invalid_token("the token issuer is not trusted"),
             String::new()
         )
     );
-    let mut aud = access_claims("svc", "");
-    aud["aud"] = json!("billing-api");
+    let aud = f.issuer.token().audience("billing-api").sign();
     assert_eq!(
-        f.get_bearer("/whoami", &token(&f.key, &aud)).await,
+        f.get_bearer("/whoami", &aud).await,
         (
             401,
             invalid_token("the token audience is not accepted"),
             String::new()
         )
     );
-    let plain = f.key.sign("JWT", &access_claims("svc", "")).expect("sign");
+    let plain = f.issuer.token().typ("JWT").sign();
     assert_eq!(
         f.get_bearer("/whoami", &plain).await,
         (
@@ -427,9 +446,8 @@ async fn wrong_issuer_audience_and_type_are_rejected() {
 #[tokio::test]
 async fn audience_given_as_an_array_is_accepted() {
     let f = fixture().await;
-    let mut claims = access_claims("svc", "");
-    claims["aud"] = json!(["billing-api", AUDIENCE]);
-    let (status, _, body) = f.get_bearer("/whoami", &token(&f.key, &claims)).await;
+    let t = f.issuer.token().audiences(["billing-api", AUDIENCE]).sign();
+    let (status, _, body) = f.get_bearer("/whoami", &t).await;
     assert_eq!(status, 200);
     let body: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(body["aud"], json!(["billing-api", AUDIENCE]));
@@ -466,7 +484,7 @@ async fn oversized_and_unparseable_tokens_are_rejected() {
 #[tokio::test]
 async fn missing_scope_is_403_naming_the_scope() {
     let f = fixture().await;
-    let t = token(&f.key, &access_claims("svc", "reports:write"));
+    let t = f.token("svc", "reports:write");
     assert_eq!(
         f.get_bearer("/reports", &t).await,
         (
@@ -478,7 +496,7 @@ async fn missing_scope_is_403_naming_the_scope() {
             String::new()
         )
     );
-    let ok = token(&f.key, &access_claims("svc", "reports:read"));
+    let ok = f.token("svc", "reports:read");
     assert_eq!(f.get_bearer("/reports", &ok).await.0, 200);
 }
 
@@ -501,10 +519,10 @@ async fn any_and_all_scopes_on_nested_routers() {
         ),
         String::new(),
     );
-    let auditor = token(&f.key, &access_claims("a", "audit:read"));
-    let admin = token(&f.key, &access_claims("b", "admin"));
-    let writer_admin = token(&f.key, &access_claims("c", "admin reports:write"));
-    let nobody = token(&f.key, &access_claims("d", "reports:read"));
+    let auditor = f.token("a", "audit:read");
+    let admin = f.token("b", "admin");
+    let writer_admin = f.token("c", "admin reports:write");
+    let nobody = f.token("d", "reports:read");
     assert_eq!(f.get_bearer("/admin/view", &auditor).await.0, 200);
     assert_eq!(f.get_bearer("/admin/view", &admin).await.0, 200);
     assert_eq!(f.get_bearer("/admin/view", &nobody).await, any_denied);
@@ -521,7 +539,7 @@ async fn optional_claims_with_and_without_a_token() {
         f.get_with("/maybe", None).await,
         (200, None, "hello anonymous".to_owned())
     );
-    let t = token(&f.key, &access_claims("svc-o", ""));
+    let t = f.token("svc-o", "");
     assert_eq!(
         f.get_bearer("/maybe", &t).await,
         (200, None, "hello svc-o".to_owned())
@@ -556,9 +574,14 @@ async fn every_algorithm_is_accepted_with_its_own_key() {
         Algorithm::PS256,
         Algorithm::HS256,
     ] {
-        let key = SigningKey::generate(alg).expect("keygen");
-        let base = serve(app(validator_for(&key))).await;
-        let t = token(&key, &access_claims("svc", "reports:read"));
+        let issuer = TestIssuer::builder()
+            .issuer(ISSUER)
+            .audience(AUDIENCE)
+            .algorithm(alg)
+            .build()
+            .expect("test issuer");
+        let base = serve(app(issuer.validator())).await;
+        let t = issuer.token().client_id("svc").scope("reports:read").sign();
         let header: Value = serde_json::from_slice(
             &URL_SAFE_NO_PAD
                 .decode(t.split('.').next().expect("header"))
@@ -610,7 +633,7 @@ async fn grpc_callers_get_grpc_statuses() {
     assert_eq!(response.headers()["grpc-status"], "16");
     assert_eq!(response.headers()["grpc-message"], "the token is malformed");
 
-    let t = token(&f.key, &access_claims("svc", "reports:write"));
+    let t = f.token("svc", "reports:write");
     let response = grpc("/reports", Some(format!("Bearer {t}")))
         .send()
         .await
@@ -653,7 +676,7 @@ async fn grpc_content_type_over_http1_gets_rfc6750_statuses() {
         (401, invalid_token("the token is malformed"), String::new())
     );
 
-    let t = token(&f.key, &access_claims("svc", "reports:write"));
+    let t = f.token("svc", "reports:write");
     let response = grpc("/reports", Some(format!("Bearer {t}")))
         .send()
         .await
@@ -674,7 +697,7 @@ async fn parallel_requests_each_see_their_own_claims() {
     let mut tasks = Vec::new();
     for i in 0..64 {
         let sub = format!("client-{i}");
-        let t = token(&f.key, &access_claims(&sub, "reports:read"));
+        let t = f.token(&sub, "reports:read");
         let http = f.http.clone();
         let url = format!("{}/whoami", f.base);
         tasks.push(tokio::spawn(async move {

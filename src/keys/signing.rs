@@ -119,8 +119,17 @@ impl SigningKey {
     /// # Ok::<_, tower_client_credentials::keys::KeyError>(())
     /// ```
     pub fn sign<T: serde::Serialize>(&self, typ: &str, claims: &T) -> Result<String, KeyError> {
+        self.sign_with_header(Some(typ), claims)
+    }
+
+    /// Signs `claims` with header `typ` (none when `None`), this key's `kid` and `alg`.
+    pub(crate) fn sign_with_header<T: serde::Serialize>(
+        &self,
+        typ: Option<&str>,
+        claims: &T,
+    ) -> Result<String, KeyError> {
         let mut header = jsonwebtoken::Header::new(self.algorithm().to_jwt());
-        header.typ = Some(typ.to_owned());
+        header.typ = typ.map(str::to_owned);
         header.kid = Some(self.kid().to_owned());
         jsonwebtoken::encode(&header, claims, &self.inner.encoding).map_err(|_| KeyError::Signing)
     }

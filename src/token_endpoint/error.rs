@@ -160,7 +160,7 @@ impl OAuthError {
 
     /// Adds `WWW-Authenticate: Basic` to an `invalid_client` answer (RFC 6749 §5.2: when the
     /// client used the `Authorization` header).
-    #[cfg(feature = "issue")]
+    #[cfg(any(feature = "issue", feature = "testing"))]
     pub(crate) fn with_basic_challenge(mut self, used_basic: bool) -> Self {
         self.basic_challenge = used_basic && self.code == OAuthErrorCode::InvalidClient;
         self

@@ -19,7 +19,7 @@ const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The crate's features and whether this test was compiled with each. A feature missing here is
 /// caught by [`build`], which compares the list with `[features]` in Cargo.toml.
-const FEATURES: [(&str, bool); 9] = [
+const FEATURES: [(&str, bool); 11] = [
     ("axum", cfg!(feature = "axum")),
     ("issue", cfg!(feature = "issue")),
     ("aws-lc-rs", cfg!(feature = "aws-lc-rs")),
@@ -29,6 +29,8 @@ const FEATURES: [(&str, bool); 9] = [
     ("reqwest", cfg!(feature = "reqwest")),
     ("sqlx", cfg!(feature = "sqlx")),
     ("redis", cfg!(feature = "redis")),
+    ("utoipa", cfg!(feature = "utoipa")),
+    ("testing", cfg!(feature = "testing")),
 ];
 
 /// How long an example may take to print its first line.
