@@ -24,11 +24,14 @@
 //! - `RUST_LOG` — log filter (default `info`).
 //!
 //! Routes: `POST /oauth2/token`, `GET /.well-known/jwks.json`,
-//! `GET /.well-known/oauth-authorization-server`, `GET /openapi.json` (feature `utoipa`; the
-//! security scheme comes from the issuer), `GET /healthz`, `GET /api/whoami` (any valid
-//! token for `reports-api`), `GET /api/reports` (`reports:read`), `POST /api/reports`
-//! (`reports:write`), `GET /metrics` (the crate's counters in the Prometheus text format, with
-//! `cargo run --features metrics --example server`; without the feature, a 404 that says so).
+//! `GET /.well-known/oauth-authorization-server`,
+//! `GET /.well-known/oauth-protected-resource/api` (the API's RFC 9728 metadata; see
+//! [`resource_metadata`]), `GET /openapi.json` (feature `utoipa`; the security scheme comes
+//! from the issuer), `GET /healthz`, `GET /metrics` (the crate's counters in the Prometheus
+//! text format, with `cargo run --features metrics --example server`; without the feature, a
+//! 404 that says so), `GET /api/whoami` (any valid token for `reports-api`),
+//! `GET /api/reports` (`reports:read`), `POST /api/reports` (`reports:write`). The API's 401
+//! and 403 challenges name its metadata (`resource_metadata="…"`).
 //!
 //! Limits, since the demo listens on a socket like any server:
 //! - a client has [`HEADER_READ_TIMEOUT`] (10 s) to send a request's head, or the connection
@@ -73,8 +76,10 @@ use tower_client_credentials::issue::{
 use tower_client_credentials::keys::{Algorithm, KeyRing, KeySource, SigningKey};
 #[cfg(feature = "remote-jwks")]
 use tower_client_credentials::protect::Provider;
-use tower_client_credentials::protect::TrustedIssuer;
-use tower_client_credentials::{BearerAuthLayer, Claims, RequireScopeLayer, Validator};
+use tower_client_credentials::protect::{TrustedIssuer, resource_metadata_routes};
+use tower_client_credentials::{
+    BearerAuthLayer, Claims, ProtectedResourceMetadata, RequireScopeLayer, Validator,
+};
 use tracing_subscriber::EnvFilter;
 
 const AUDIENCE: &str = "reports-api";
@@ -361,15 +366,41 @@ pub(crate) fn parse_issuer_list(list: &str) -> Vec<String> {
         .collect()
 }
 
+/// The reports API's RFC 9728 metadata. The demo serves the API and its issuer at one origin,
+/// so the resource is `<the issuer URL's origin>/api` (metadata at
+/// `/.well-known/oauth-protected-resource/api`) and the issuer is its authorization server.
+/// The API accepts two audiences: `reports-api`, which the demo clients are registered with,
+/// and the resource URL itself, which an MCP client asks for with RFC 8707
+/// `resource=<base>/api` (when its registration allows that audience). `allow_http`: the demo
+/// speaks plain http, on whatever host `ISSUER` names.
+pub(crate) fn resource_metadata(
+    issuer: &TokenIssuer,
+) -> Result<ProtectedResourceMetadata, Box<dyn Error>> {
+    let url: axum::http::Uri = issuer.issuer().parse()?;
+    let (Some(scheme), Some(authority)) = (url.scheme_str(), url.authority()) else {
+        return Err("the issuer URL has no scheme or host".into());
+    };
+    Ok(
+        ProtectedResourceMetadata::builder(format!("{scheme}://{authority}/api"))
+            .authorization_server(issuer.issuer())
+            .scopes_supported(["reports:read", "reports:write"])
+            .resource_name("tower-client-credentials demo reports API")
+            .allow_http()
+            .build()?,
+    )
+}
+
 /// The whole demo: the token endpoint, discovery, `/healthz` and the reports API, whose tokens
 /// `issuer` signs, as do the identity providers at `trusted_issuers` (`TRUSTED_ISSUERS`).
 pub(crate) fn app(
     issuer: &TokenIssuer,
     trusted_issuers: &[String],
 ) -> Result<Router, Box<dyn Error>> {
+    let metadata = resource_metadata(issuer)?;
     let mut validator = Validator::builder()
         .issuer(issuer.issuer(), KeySource::local(issuer.keys().clone()))
-        .audience(AUDIENCE);
+        .audience(AUDIENCE)
+        .audience(metadata.resource());
     for url in trusted_issuers {
         validator = validator.trust(trusted_issuer(url)?);
     }
@@ -390,7 +421,7 @@ pub(crate) fn app(
                         .layer(RequireScopeLayer::all(["reports:write"])),
                 ),
         )
-        .layer(BearerAuthLayer::new(validator))
+        .layer(BearerAuthLayer::new(validator).resource_metadata(&metadata))
         .with_state(reports);
     Ok(Router::new()
         .route_service(
@@ -399,6 +430,7 @@ pub(crate) fn app(
         )
         .route("/healthz", get(healthz))
         .merge(discovery_routes(issuer))
+        .merge(resource_metadata_routes(&metadata))
         .merge(openapi_routes(issuer))
         .merge(metrics_routes()?)
         .merge(api))

@@ -12,6 +12,11 @@
 //! | [`AuthError::InvalidToken`] | 401 | `Bearer realm="…", error="invalid_token", …` | 16 |
 //! | [`AuthError::InsufficientScope`] | 403 | `Bearer realm="…", error="insufficient_scope", scope="…"` | 7 `PERMISSION_DENIED` |
 //!
+//! With [`BearerAuthLayer::resource_metadata`](crate::BearerAuthLayer::resource_metadata), every
+//! challenge above carries `resource_metadata="…"` after the realm (RFC 9728 §5.1, which names
+//! 401 and 403; the 400 carries it too, since a client that sent a malformed header needs the
+//! pointer as much).
+//!
 //! Descriptions are fixed phrases: no token, claim value or key material ever appears in them.
 
 use std::sync::Arc;
@@ -162,6 +167,22 @@ impl AuthError {
     /// assert_eq!(AuthError::MissingToken.challenge("api"), r#"Bearer realm="api""#);
     /// ```
     pub fn challenge(&self, realm: &str) -> String {
+        self.challenge_with_metadata(realm, None)
+    }
+
+    /// The `WWW-Authenticate` challenge for this error (RFC 6750 §3) with, when given, the
+    /// RFC 9728 §5.1 `resource_metadata` parameter: the URL of the protected resource's
+    /// metadata, where a client learns which authorization server to ask for a token.
+    ///
+    /// ```
+    /// use tower_client_credentials::AuthError;
+    /// let url = "https://api.example.com/.well-known/oauth-protected-resource/mcp";
+    /// assert_eq!(
+    ///     AuthError::MissingToken.challenge_with_metadata("api", Some(url)),
+    ///     format!(r#"Bearer realm="api", resource_metadata="{url}""#)
+    /// );
+    /// ```
+    pub fn challenge_with_metadata(&self, realm: &str, resource_metadata: Option<&str>) -> String {
         let description = self.description();
         let scope = match self {
             AuthError::InsufficientScope { required } => Some(&**required),
@@ -169,6 +190,7 @@ impl AuthError {
         };
         BearerChallenge {
             realm,
+            resource_metadata,
             error: self.error_code(),
             error_description: description.as_deref(),
             scope,
@@ -203,19 +225,42 @@ impl AuthError {
         version: Version,
         request_headers: &HeaderMap,
     ) -> Response<B> {
+        self.to_response_with_metadata(realm, None, version, request_headers)
+    }
+
+    /// [`to_response`](Self::to_response) with, for HTTP, the challenge of
+    /// [`challenge_with_metadata`](Self::challenge_with_metadata).
+    pub(crate) fn to_response_with_metadata<B: Default>(
+        &self,
+        realm: &str,
+        resource_metadata: Option<&str>,
+        version: Version,
+        request_headers: &HeaderMap,
+    ) -> Response<B> {
         if is_grpc_call(version, request_headers) {
             return self.to_grpc_response();
         }
-        self.to_http_response(realm)
+        self.to_http_response_with_metadata(realm, resource_metadata)
     }
 
     /// Builds the RFC 6750 response: the status, and the `WWW-Authenticate` challenge for
     /// `realm`, with an empty body.
     pub fn to_http_response<B: Default>(&self, realm: &str) -> Response<B> {
+        self.to_http_response_with_metadata(realm, None)
+    }
+
+    /// [`to_http_response`](Self::to_http_response) with the challenge of
+    /// [`challenge_with_metadata`](Self::challenge_with_metadata).
+    pub fn to_http_response_with_metadata<B: Default>(
+        &self,
+        realm: &str,
+        resource_metadata: Option<&str>,
+    ) -> Response<B> {
         let mut response = Response::new(B::default());
         *response.status_mut() = self.status();
-        let challenge = HeaderValue::from_str(&self.challenge(realm))
-            .unwrap_or_else(|_| HeaderValue::from_static("Bearer"));
+        let challenge =
+            HeaderValue::from_str(&self.challenge_with_metadata(realm, resource_metadata))
+                .unwrap_or_else(|_| HeaderValue::from_static("Bearer"));
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, challenge);

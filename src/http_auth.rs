@@ -196,10 +196,11 @@ pub(crate) fn form_decode(raw: &[u8]) -> Option<String> {
         .map(Cow::into_owned)
 }
 
-/// The parameters of a `Bearer` challenge (RFC 6750 §3).
+/// The parameters of a `Bearer` challenge (RFC 6750 §3, RFC 9728 §5.1).
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct BearerChallenge<'a> {
     pub(crate) realm: &'a str,
+    pub(crate) resource_metadata: Option<&'a str>,
     pub(crate) error: Option<&'a str>,
     pub(crate) error_description: Option<&'a str>,
     pub(crate) scope: Option<&'a str>,
@@ -212,6 +213,7 @@ impl BearerChallenge<'_> {
         value.push_str("Bearer");
         let params = [
             ("realm", Some(self.realm)),
+            ("resource_metadata", self.resource_metadata),
             ("error", self.error),
             ("error_description", self.error_description),
             ("scope", self.scope),
@@ -356,6 +358,7 @@ mod tests {
     fn challenges_escape_every_parameter() {
         let bearer = BearerChallenge {
             realm: "a\"b\\c\n",
+            resource_metadata: None,
             error: Some("invalid_token"),
             error_description: Some("the token has expired"),
             scope: None,
@@ -363,6 +366,17 @@ mod tests {
         assert_eq!(
             bearer.to_header_value(),
             r#"Bearer realm="a\"b\\c", error="invalid_token", error_description="the token has expired""#
+        );
+        let bearer = BearerChallenge {
+            realm: "api",
+            resource_metadata: Some("https://x.test/\"q\\\r"),
+            error: Some("insufficient_scope"),
+            error_description: None,
+            scope: Some("a b"),
+        };
+        assert_eq!(
+            bearer.to_header_value(),
+            r#"Bearer realm="api", resource_metadata="https://x.test/\"q\\", error="insufficient_scope", scope="a b""#
         );
         assert_eq!(basic_challenge("to\"ken"), r#"Basic realm="to\"ken""#);
     }

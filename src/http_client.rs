@@ -1,7 +1,6 @@
 //! What the crate's HTTP clients (remote keys, the outbound token client) share: which URLs
 //! may be fetched, where an issuer's metadata lives, and the redirect policy.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -56,15 +55,8 @@ pub(crate) fn check_url(url: &Url, allow_http: bool) -> Result<(), UrlProblem> {
 
 /// Whether the URL's host is a loopback address or `localhost`.
 pub(crate) fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    // IPv6 hosts come bracketed.
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    url.host_str()
+        .is_some_and(crate::well_known::is_loopback_host)
 }
 
 /// The two metadata URLs of `issuer`, in the order they are tried: RFC 8414 §3 (the

@@ -121,6 +121,7 @@ pub mod store;
 pub mod testing;
 pub mod time;
 pub mod token_endpoint;
+mod well_known;
 
 // The vocabulary both halves share, and the types the README names, live at the root; every
 // other public item has its one path in its module.
@@ -128,6 +129,7 @@ pub use claims::{Audience, Claims, ExtraClaims};
 pub use error::AuthError;
 pub use protect::bearer::BearerAuthLayer;
 pub use protect::require_scope::RequireScopeLayer;
+pub use protect::resource_metadata::ProtectedResourceMetadata;
 pub use protect::validator::Validator;
 pub use scope::{Scope, ScopeError, ScopeSet};
 

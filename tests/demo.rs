@@ -161,7 +161,9 @@ async fn every_client_and_auth_method_reads_and_only_demo_writes() {
                 assert_eq!(write.status(), 403);
                 assert_eq!(
                     write.headers()["www-authenticate"],
-                    r#"Bearer realm="api", error="insufficient_scope", scope="reports:write""#
+                    format!(
+                        r#"Bearer realm="api", resource_metadata="{base}/.well-known/oauth-protected-resource/api", error="insufficient_scope", scope="reports:write""#
+                    )
                 );
                 assert_eq!(write.text().await.expect("body"), "");
             }
@@ -218,7 +220,12 @@ async fn unauthenticated_and_bad_requests_get_the_documented_401s() {
         .await
         .expect("whoami");
     assert_eq!(none.status(), 401);
-    assert_eq!(none.headers()["www-authenticate"], r#"Bearer realm="api""#);
+    assert_eq!(
+        none.headers()["www-authenticate"],
+        format!(
+            r#"Bearer realm="api", resource_metadata="{base}/.well-known/oauth-protected-resource/api""#
+        )
+    );
 
     let bad = http
         .get(format!("{}/api/reports", base))
@@ -229,7 +236,9 @@ async fn unauthenticated_and_bad_requests_get_the_documented_401s() {
     assert_eq!(bad.status(), 401);
     assert_eq!(
         bad.headers()["www-authenticate"],
-        r#"Bearer realm="api", error="invalid_token", error_description="the token is malformed""#
+        format!(
+            r#"Bearer realm="api", resource_metadata="{base}/.well-known/oauth-protected-resource/api", error="invalid_token", error_description="the token is malformed""#
+        )
     );
 
     let wrong = http
@@ -294,6 +303,67 @@ async fn discovery_documents_match_the_issued_tokens() {
     assert_eq!(keys[0]["kid"], header["kid"]);
     assert_eq!(keys[0]["alg"], header["alg"]);
     assert_eq!(header["typ"], "at+jwt");
+}
+
+/// RFC 9728: the API's metadata, where its 401s point, names the demo's issuer, whose tokens
+/// it accepts.
+#[tokio::test]
+async fn the_api_serves_its_protected_resource_metadata_where_its_challenges_point() {
+    let base = start_demo().await;
+    let http = http();
+    let none = http
+        .get(format!("{base}/api/reports"))
+        .send()
+        .await
+        .expect("reports");
+    assert_eq!(none.status(), 401);
+    let challenge = none.headers()["www-authenticate"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let url = format!("{base}/.well-known/oauth-protected-resource/api");
+    assert_eq!(
+        challenge,
+        format!(r#"Bearer realm="api", resource_metadata="{url}""#)
+    );
+
+    let response = http.get(&url).send().await.expect("metadata");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
+    let metadata: Value = response.json().await.expect("json");
+    assert_eq!(
+        metadata,
+        json!({
+            "resource": format!("{base}/api"),
+            "authorization_servers": [base],
+            "scopes_supported": ["reports:read", "reports:write"],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "tower-client-credentials demo reports API",
+        })
+    );
+
+    // The authorization server it names is the demo's: its token reads the reports.
+    let issuer = metadata["authorization_servers"][0]
+        .as_str()
+        .expect("issuer");
+    let as_metadata: Value = http
+        .get(format!("{issuer}/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .expect("as metadata")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(as_metadata["issuer"], base.as_str());
+    let token = access_token(&token_basic(&base, "reader", "reader-secret").await);
+    let read = http
+        .get(format!("{base}/api/reports"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("reports");
+    assert_eq!(read.status(), 200);
 }
 
 #[test]

@@ -1,17 +1,18 @@
 //! Discovery: the JWKS (RFC 7517) and the authorization server metadata (RFC 8414).
 
 use std::convert::Infallible;
-use std::future::{Ready, ready};
+use std::future::Ready;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{Request, Response};
 use http_body_util::Full;
 use serde::Serialize;
 use tower_service::Service;
 
 use super::TokenIssuer;
 use crate::clients::AuthMethod;
+use crate::well_known::{get_only, json, well_known_path};
 
 /// RFC 8414 §2 authorization server metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,9 +60,7 @@ impl TokenIssuer {
     /// The path the metadata is served at: RFC 8414 §3 inserts the well-known segment before
     /// the issuer's own path.
     pub fn metadata_path(&self) -> String {
-        let path = url_path(&self.inner.issuer);
-        let path = path.trim_end_matches('/');
-        format!("/.well-known/oauth-authorization-server{path}")
+        well_known_path("oauth-authorization-server", &url_path(&self.inner.issuer))
     }
 
     /// The path of [`TokenIssuer::jwks_uri`].
@@ -74,44 +73,6 @@ fn url_path(url: &str) -> String {
     url.parse::<http::Uri>()
         .map(|uri| uri.path().to_owned())
         .unwrap_or_else(|_| "/".to_owned())
-}
-
-fn json(body: Bytes, cache_control: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(cache_control),
-    );
-    nosniff(response)
-}
-
-/// `X-Content-Type-Options: nosniff`: the documents are JSON and nothing else.
-fn nosniff(mut response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
-    response.headers_mut().insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
-}
-
-/// Answers GET and HEAD with `document()`, anything else with 405.
-fn get_only<B>(
-    req: &Request<B>,
-    document: impl FnOnce() -> Response<Full<Bytes>>,
-) -> Ready<Result<Response<Full<Bytes>>, Infallible>> {
-    if req.method() == Method::GET || req.method() == Method::HEAD {
-        return ready(Ok(document()));
-    }
-    let mut response = Response::new(Full::default());
-    *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-    ready(Ok(nosniff(response)))
 }
 
 /// Serves the issuer's live public keys as a JWKS (`GET`). A rotation shows at once.

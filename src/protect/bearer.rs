@@ -14,6 +14,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::on_error::{Challenge, OnAuthError, Rejection, Rfc6750};
+use super::resource_metadata::ProtectedResourceMetadata;
 use super::validator::{Validator, Verify};
 use super::{AuthContext, HasScope};
 use crate::claims::{Claims, ExtraClaims};
@@ -66,11 +67,39 @@ impl<E, H> BearerAuthLayer<E, H> {
     /// handler (see [`Rejection::realm`]) and every [`RequireScopeLayer`](crate::RequireScopeLayer)
     /// and `Claims` extractor behind this layer.
     pub fn realm(mut self, realm: impl Into<Arc<str>>) -> Self {
-        self.challenge = Challenge::new(realm);
+        self.challenge = self.challenge.with_realm(realm);
         self
     }
 
-    /// Replaces the error responses; see [`OnAuthError`]. The realm is kept.
+    /// Names the protected resource's RFC 9728 metadata in every `WWW-Authenticate: Bearer`
+    /// challenge (§5.1): `resource_metadata="<metadata.metadata_url()>"` on the 401s and 400s of
+    /// this layer, and on the 401s and 403s of the [`RequireScopeLayer`](crate::RequireScopeLayer)s
+    /// and `Claims` extractors behind it. A client that calls without a token learns from the
+    /// 401 where the metadata is, and from the metadata which authorization server to ask.
+    /// gRPC statuses carry no challenge and are unchanged. Custom error handlers read it from
+    /// [`Rejection::resource_metadata`].
+    ///
+    /// ```
+    /// use tower_client_credentials::{BearerAuthLayer, ProtectedResourceMetadata, Validator};
+    ///
+    /// # fn make(validator: Validator) -> Result<(), Box<dyn std::error::Error>> {
+    /// let metadata = ProtectedResourceMetadata::builder("https://api.example.com/mcp")
+    ///     .authorization_server("https://auth.example.com")
+    ///     .build()?;
+    /// let layer = BearerAuthLayer::new(validator).resource_metadata(&metadata);
+    /// // 401: WWW-Authenticate: Bearer realm="api",
+    /// //   resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/mcp"
+    /// # Ok(()) }
+    /// ```
+    pub fn resource_metadata(mut self, metadata: &ProtectedResourceMetadata) -> Self {
+        self.challenge = self
+            .challenge
+            .with_resource_metadata(metadata.metadata_url());
+        self
+    }
+
+    /// Replaces the error responses; see [`OnAuthError`]. The realm and the
+    /// `resource_metadata` URL are kept.
     pub fn on_error<H2>(self, on_error: H2) -> BearerAuthLayer<E, H2> {
         BearerAuthLayer {
             validator: self.validator,
@@ -103,6 +132,7 @@ impl<E, H> fmt::Debug for BearerAuthLayer<E, H> {
             .field("validator", &self.validator)
             .field("optional", &self.optional)
             .field("realm", &self.challenge.realm())
+            .field("resource_metadata", &self.challenge.resource_metadata())
             .finish_non_exhaustive()
     }
 }

@@ -60,8 +60,9 @@ where
 }
 
 /// The rejection of the [`Claims`] extractor: the request has no verified claims. Answers 401
-/// with `WWW-Authenticate: Bearer realm="…"` (the bearer layer's realm), or gRPC status 16 to
-/// a gRPC call (HTTP/2 with an `application/grpc` content type).
+/// with `WWW-Authenticate: Bearer realm="…"` (the bearer layer's realm, and its
+/// `resource_metadata` URL when it names one), or gRPC status 16 to a gRPC call (HTTP/2 with
+/// an `application/grpc` content type).
 #[derive(Clone)]
 pub struct ClaimsRejection {
     challenge: Challenge,
@@ -73,12 +74,19 @@ impl ClaimsRejection {
     pub fn realm(&self) -> &str {
         self.challenge.realm()
     }
+
+    /// The RFC 9728 `resource_metadata` URL of the challenge, when the bearer layer in front
+    /// names one ([`BearerAuthLayer::resource_metadata`](crate::BearerAuthLayer::resource_metadata)).
+    pub fn resource_metadata(&self) -> Option<&str> {
+        self.challenge.resource_metadata()
+    }
 }
 
 impl fmt::Debug for ClaimsRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClaimsRejection")
             .field("realm", &self.realm())
+            .field("resource_metadata", &self.resource_metadata())
             .finish_non_exhaustive()
     }
 }
@@ -96,6 +104,7 @@ impl IntoResponse for ClaimsRejection {
         if self.grpc {
             return AuthError::MissingToken.to_grpc_response();
         }
-        AuthError::MissingToken.to_http_response(self.realm())
+        AuthError::MissingToken
+            .to_http_response_with_metadata(self.realm(), self.resource_metadata())
     }
 }

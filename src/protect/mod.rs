@@ -39,7 +39,12 @@
 //! - [`RequireScopeLayer`] → [`RequireScope`] → [`RequireScopeFuture`]: 403
 //!   `insufficient_scope` unless the verified token holds the route's scopes.
 //! - Rejections go through an [`OnAuthError`] ([`Rfc6750`] by default); the realm set on the
-//!   bearer layer reaches the scope layers and the extractors behind it.
+//!   bearer layer reaches the scope layers and the extractors behind it, and so does the
+//!   RFC 9728 `resource_metadata` URL
+//!   ([`BearerAuthLayer::resource_metadata`](crate::BearerAuthLayer::resource_metadata)).
+//! - [`ProtectedResourceMetadata`](crate::ProtectedResourceMetadata) and
+//!   [`ResourceMetadataService`]: the RFC 9728 document, served at
+//!   `/.well-known/oauth-protected-resource` (`resource_metadata_routes` with axum).
 //!
 //! # Tokens from another identity provider
 //!
@@ -60,6 +65,7 @@ mod extract;
 mod on_error;
 mod providers;
 pub(crate) mod require_scope;
+pub(crate) mod resource_metadata;
 mod rules;
 pub(crate) mod validator;
 
@@ -88,6 +94,12 @@ pub use extract::ClaimsRejection;
 pub use on_error::{DEFAULT_REALM, OnAuthError, Rejection, Rfc6750};
 pub use providers::Provider;
 pub use require_scope::{RequireScope, RequireScopeFuture};
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use resource_metadata::resource_metadata_routes;
+pub use resource_metadata::{
+    ProtectedResourceMetadataBuilder, ResourceMetadataConfigError, ResourceMetadataService,
+};
 pub use rules::{TokenType, TrustedIssuer};
 pub use validator::Verify;
 

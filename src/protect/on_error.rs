@@ -1,6 +1,6 @@
 //! Turning a rejection into a response: the [`OnAuthError`] trait, its RFC 6750 default
-//! [`Rfc6750`], and the challenge parameters (the realm) one [`BearerAuthLayer`] hands to every
-//! layer and extractor behind it.
+//! [`Rfc6750`], and the challenge parameters (the realm, the RFC 9728 `resource_metadata` URL)
+//! one [`BearerAuthLayer`] hands to every layer and extractor behind it.
 //!
 //! [`BearerAuthLayer`]: crate::BearerAuthLayer
 
@@ -16,38 +16,63 @@ pub const DEFAULT_REALM: &str = "api";
 
 /// The parameters of the `WWW-Authenticate: Bearer` challenges: set once on the
 /// [`BearerAuthLayer`](crate::BearerAuthLayer), carried in the request extensions to the
-/// [`RequireScopeLayer`](crate::RequireScopeLayer)s and extractors behind it.
+/// [`RequireScopeLayer`](crate::RequireScopeLayer)s and extractors behind it. One `Arc`: every
+/// request that passes the layer clones it once, whatever it holds.
 #[derive(Clone)]
-pub(crate) struct Challenge {
+pub(crate) struct Challenge(Arc<ChallengeParams>);
+
+struct ChallengeParams {
     realm: Arc<str>,
+    /// RFC 9728 §5.1: the URL of the protected resource's metadata.
+    resource_metadata: Option<Arc<str>>,
 }
 
 impl Challenge {
-    pub(crate) fn new(realm: impl Into<Arc<str>>) -> Self {
-        Challenge {
-            realm: realm.into(),
-        }
+    pub(crate) fn realm(&self) -> &str {
+        &self.0.realm
     }
 
-    pub(crate) fn realm(&self) -> &str {
-        &self.realm
+    pub(crate) fn resource_metadata(&self) -> Option<&str> {
+        self.0.resource_metadata.as_deref()
+    }
+
+    /// These parameters with another realm.
+    pub(crate) fn with_realm(&self, realm: impl Into<Arc<str>>) -> Self {
+        Challenge(Arc::new(ChallengeParams {
+            realm: realm.into(),
+            resource_metadata: self.0.resource_metadata.clone(),
+        }))
+    }
+
+    /// These parameters with a `resource_metadata` URL.
+    pub(crate) fn with_resource_metadata(&self, url: impl Into<Arc<str>>) -> Self {
+        Challenge(Arc::new(ChallengeParams {
+            realm: self.0.realm.clone(),
+            resource_metadata: Some(url.into()),
+        }))
     }
 }
 
 impl Default for Challenge {
     fn default() -> Self {
         // One shared allocation for every layer that keeps the default.
-        static DEFAULT: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
-        Challenge {
-            realm: DEFAULT.get_or_init(|| DEFAULT_REALM.into()).clone(),
-        }
+        static DEFAULT: std::sync::OnceLock<Challenge> = std::sync::OnceLock::new();
+        DEFAULT
+            .get_or_init(|| {
+                Challenge(Arc::new(ChallengeParams {
+                    realm: DEFAULT_REALM.into(),
+                    resource_metadata: None,
+                }))
+            })
+            .clone()
     }
 }
 
 impl fmt::Debug for Challenge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Challenge")
-            .field("realm", &self.realm)
+            .field("realm", &self.realm())
+            .field("resource_metadata", &self.resource_metadata())
             .finish()
     }
 }
@@ -85,6 +110,13 @@ impl<'a> Rejection<'a> {
         self.challenge.realm()
     }
 
+    /// The RFC 9728 metadata URL configured on the [`BearerAuthLayer`](crate::BearerAuthLayer)
+    /// ([`BearerAuthLayer::resource_metadata`](crate::BearerAuthLayer::resource_metadata)), if
+    /// any: the default response names it in its challenge.
+    pub fn resource_metadata(&self) -> Option<&'a str> {
+        self.challenge.resource_metadata()
+    }
+
     /// The rejected request's headers.
     pub fn request_headers(&self) -> &'a HeaderMap {
         self.request_headers
@@ -101,11 +133,16 @@ impl<'a> Rejection<'a> {
         is_grpc_call(self.request_version, self.request_headers)
     }
 
-    /// The default response: a gRPC status for gRPC calls, RFC 6750 for everything else (see
-    /// [`AuthError::to_response`]).
+    /// The default response: a gRPC status for gRPC calls, RFC 6750 for everything else, its
+    /// challenge with the realm and, when configured, the `resource_metadata` URL (see
+    /// [`AuthError::to_response`] and [`AuthError::to_http_response_with_metadata`]).
     pub fn to_response<B: Default>(&self) -> Response<B> {
-        self.error
-            .to_response(self.realm(), self.request_version, self.request_headers)
+        self.error.to_response_with_metadata(
+            self.realm(),
+            self.resource_metadata(),
+            self.request_version,
+            self.request_headers,
+        )
     }
 }
 
@@ -153,5 +190,34 @@ where
 {
     fn on_auth_error(&self, rejection: &Rejection<'_>) -> Response<B> {
         self(rejection)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_challenge_is_one_pointer_and_keeps_both_parameters_in_either_order() {
+        // Every authenticated request clones it: one reference count, whatever it holds.
+        assert_eq!(size_of::<Challenge>(), size_of::<usize>());
+        let url = "https://api.example.com/.well-known/oauth-protected-resource";
+        for challenge in [
+            Challenge::default()
+                .with_realm("tools")
+                .with_resource_metadata(url),
+            Challenge::default()
+                .with_resource_metadata(url)
+                .with_realm("tools"),
+        ] {
+            assert_eq!(challenge.realm(), "tools");
+            assert_eq!(challenge.resource_metadata(), Some(url));
+        }
+        let default = Challenge::default();
+        assert_eq!(
+            (default.realm(), default.resource_metadata()),
+            ("api", None)
+        );
+        assert!(Arc::ptr_eq(&default.0, &Challenge::default().0));
     }
 }
