@@ -146,6 +146,14 @@ fn probes(key: &SigningKey) -> Result<Vec<(&'static str, String)>, Box<dyn Error
         ("wrong aud", sign(&with("aud", json!("other-api")))?),
         ("typ JWT", key.sign("JWT", &claims("probe"))?),
         ("typ dpop+jwt", key.sign("dpop+jwt", &claims("probe"))?),
+        ("iat in 10 min", sign(&with("iat", json!(now + 600)))?),
+        // Otherwise valid and correctly signed: a 75 000-character claim makes a token of about
+        // 100 kB (100 409 bytes for EdDSA), under hyper's default header limits, so the target's
+        // own check answers.
+        (
+            "100 KiB token (valid signature)",
+            sign(&with("pad", json!("a".repeat(75_000))))?,
+        ),
     ])
 }
 

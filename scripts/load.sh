@@ -12,7 +12,7 @@
 #   PEER_ALG=EdDSA                   the algorithm of the peer comparison (EdDSA or ES256)
 #   PEERS=1                          0 skips building and running the peer targets
 #   FLOOD=1000000                    distinct tokens of the memory flood (0 skips it)
-#   BASE_PORT=3100                   ports BASE_PORT..BASE_PORT+6 on 127.0.0.1
+#   BASE_PORT=3100                   ports BASE_PORT..BASE_PORT+8 on 127.0.0.1
 #   OUT=<target>/load                the results: table.md, results.tsv, raw.tsv, logs
 #   SVG=docs/performance.svg         the peer chart (empty: none)
 #
@@ -139,6 +139,11 @@ start_peer() { # NAME PORT BINARY-KEY [VAR=value ...]
 start_peer jwt-authorizer $((BASE_PORT + 2)) jwt-authorizer
 start_peer axum-jwt-auth $((BASE_PORT + 3)) axum8-peers PEER=axum-jwt-auth
 start_peer oauth-resource-server $((BASE_PORT + 4)) axum8-peers PEER=oauth-resource-server
+start_peer huskarl $((BASE_PORT + 7)) axum8-peers PEER=huskarl
+start_peer tower-oauth2-resource-server $((BASE_PORT + 8)) axum8-peers \
+  PEER=tower-oauth2-resource-server
+# The peers, in the order of the rows, the probe columns and the chart.
+PEERS_ALL=(jwt-authorizer axum-jwt-auth oauth-resource-server huskarl tower-oauth2-resource-server)
 
 # --- rows ----------------------------------------------------------------------------------
 # rows.tsv: id, group, baseline id, chart label ("-": not in the chart), label; the wrk
@@ -171,8 +176,10 @@ declare -A PEER_LABEL=(
   [jwt-authorizer]="jwt-authorizer 0.15 (axum 0.7, jsonwebtoken 9 + ring)"
   [axum-jwt-auth]="axum-jwt-auth 0.7 (jsonwebtoken 10 + rust_crypto)"
   [oauth-resource-server]="oauth-resource-server 0.4 (jsonwebtoken 9 + ring)"
+  [huskarl]="huskarl-axum 0.1 + huskarl-resource-server 0.11 (huskarl-crypto-native: RustCrypto)"
+  [tower-oauth2-resource-server]="tower-oauth2-resource-server 0.12 (jsonwebtoken 11 + rust_crypto)"
 )
-for peer in jwt-authorizer axum-jwt-auth oauth-resource-server; do
+for peer in "${PEERS_ALL[@]}"; do
   [ -n "${PEER_PORT[$peer]:-}" ] || continue
   row "$peer" peer noauth "${PEER_LABEL[$peer]%% (*}" "http://$HOST:${PEER_PORT[$peer]}/auth" \
     bearer "$OUT/$peer_alg.token" "${PEER_LABEL[$peer]}, one token reused ($PEER_ALG)"
@@ -197,20 +204,21 @@ row grant-argon-repeat token healthz - "$grants/oauth2/token" basic "$OUT/issuer
 # --- probes: what each target answers to tokens that are wrong in one way ------------------
 say "probing the targets"
 declare -A PROBE_URL=([tower-client-credentials]="$target/$peer_alg/auth")
-for peer in jwt-authorizer axum-jwt-auth oauth-resource-server; do
+for peer in "${PEERS_ALL[@]}"; do
   if [ -n "${PEER_PORT[$peer]:-}" ]; then
     PROBE_URL[$peer]="http://$HOST:${PEER_PORT[$peer]}/auth"
   fi
 done
 printf 'probe\ttarget\tstatus\twww-authenticate\tbody\n' >"$OUT/probes.tsv"
 while IFS=$'\t' read -r probe token; do
-  for name in tower-client-credentials jwt-authorizer axum-jwt-auth oauth-resource-server; do
+  # The header goes through a file: a 100 KiB token is too long for one command-line argument.
+  auth_file=$(mktemp)
+  if [ -n "$token" ]; then printf 'Authorization: Bearer %s\n' "$token" >"$auth_file"; fi
+  for name in tower-client-credentials "${PEERS_ALL[@]}"; do
     url=${PROBE_URL[$name]:-}
     [ -n "$url" ] || continue
-    auth=()
-    if [ -n "$token" ]; then auth=(-H "Authorization: Bearer $token"); fi
     headers=$(mktemp)
-    body=$({ curl -s -D "$headers" "${auth[@]}" "$url" || true; } | head -c 120 |
+    body=$({ curl -s -D "$headers" -H "@$auth_file" "$url" || true; } | head -c 120 |
       tr '\t\r\n' '   ')
     status=$(awk 'NR == 1 { print $2 }' "$headers")
     challenge=$(awk 'tolower($1) == "www-authenticate:" { $1 = ""; sub(/^ /, ""); print }' \
@@ -219,6 +227,7 @@ while IFS=$'\t' read -r probe token; do
     printf '%s\t%s\t%s\t%s\t%s\n' "$probe" "$name" "$status" "$challenge" "$body" \
       >>"$OUT/probes.tsv"
   done
+  rm -f "$auth_file"
 done <"$OUT/$peer_alg.probes"
 
 # --- rounds --------------------------------------------------------------------------------

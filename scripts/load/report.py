@@ -163,10 +163,12 @@ def main(out):
         for name in names:
             print(f"| {name} | " + " | ".join(
                 cell.get((name, t), {}).get("status", "") for t in targets) + " |")
-        print("\nChallenges (`WWW-Authenticate`) and bodies for no token and malformed tokens:\n")
+        print("\nChallenges (`WWW-Authenticate`) and bodies for no token, malformed tokens and "
+              "an oversized one:\n")
         print("| token | target | status | WWW-Authenticate | body |")
         print("|---|---|---|---|---|")
-        for name in ("no token", "not a JWT", "signature not base64url", "not token68 (a '!')"):
+        for name in ("no token", "not a JWT", "signature not base64url", "not token68 (a '!')",
+                     "100 KiB token (valid signature)"):
             for t in targets:
                 p = cell.get((name, t))
                 if p:
