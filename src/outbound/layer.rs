@@ -112,7 +112,7 @@ impl<T, P> AddBearerLayer<T, P> {
     /// use tower_client_credentials::outbound::{AddBearerLayer, InvalidOrigin, TokenSource};
     /// # struct Fixed;
     /// # impl TokenSource for Fixed {
-    /// #     async fn token(&self) -> Result<AccessToken, TokenSourceError> { unimplemented!() }
+    /// #     async fn token(&self) -> Result<AccessToken, TokenSourceError> { Err(TokenSourceError::Cancelled) }
     /// # }
     ///
     /// let layer = AddBearerLayer::new(Fixed)

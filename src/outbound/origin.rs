@@ -16,7 +16,7 @@ use reqwest::Url;
 /// # use tower_client_credentials::outbound::{AccessToken, TokenSourceError};
 /// # struct Fixed;
 /// # impl TokenSource for Fixed {
-/// #     async fn token(&self) -> Result<AccessToken, TokenSourceError> { unimplemented!() }
+/// #     async fn token(&self) -> Result<AccessToken, TokenSourceError> { Err(TokenSourceError::Cancelled) }
 /// # }
 ///
 /// let layer = AddBearerLayer::new(Fixed);

@@ -68,7 +68,7 @@ impl<T: TokenSource> BearerMiddleware<T> {
     /// use tower_client_credentials::outbound::{BearerMiddleware, InvalidOrigin, TokenSource};
     /// # struct Fixed;
     /// # impl TokenSource for Fixed {
-    /// #     async fn token(&self) -> Result<AccessToken, TokenSourceError> { unimplemented!() }
+    /// #     async fn token(&self) -> Result<AccessToken, TokenSourceError> { Err(TokenSourceError::Cancelled) }
     /// # }
     ///
     /// let refused = BearerMiddleware::new(Fixed, ["https://api.example.com/v1"]);
