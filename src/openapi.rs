@@ -46,13 +46,14 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use http::Uri;
 use serde::Deserialize;
 use utoipa::Modify;
 use utoipa::openapi::security::{
     ClientCredentials, Flow, OAuth2, Scopes, SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::{ComponentsBuilder, OpenApi};
+
+use crate::well_known::absolute_http_url;
 
 /// The name a [`ClientCredentialsScheme`] is registered under unless
 /// [`name`](ClientCredentialsScheme::name) says otherwise.
@@ -305,14 +306,9 @@ struct ProviderMetadata {
 }
 
 fn check_absolute(url: &str, field: &'static str) -> Result<(), OpenApiError> {
-    let absolute = url.parse::<Uri>().is_ok_and(|uri| {
-        matches!(uri.scheme_str(), Some("http" | "https"))
-            && uri.authority().is_some_and(|a| !a.host().is_empty())
-    });
-    if absolute {
-        Ok(())
-    } else {
-        Err(OpenApiError::NotAbsoluteUrl { field })
+    match absolute_http_url(url) {
+        Some(_) => Ok(()),
+        None => Err(OpenApiError::NotAbsoluteUrl { field }),
     }
 }
 

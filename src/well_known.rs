@@ -8,7 +8,7 @@ use std::future::{Ready, ready};
 use std::net::IpAddr;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, header};
 use http_body_util::Full;
 
 /// A JSON document response with `cache_control`.
@@ -55,6 +55,16 @@ pub(crate) fn get_only<B>(
 pub(crate) fn well_known_path(suffix: &str, path: &str) -> String {
     let path = path.trim_end_matches('/');
     format!("/.well-known/{suffix}{path}")
+}
+
+/// `url` as an absolute `http` or `https` URL with a host and without credentials (`user@`):
+/// the URLs that issuers, token endpoints and metadata documents name.
+pub(crate) fn absolute_http_url(url: &str) -> Option<Uri> {
+    let uri = url.parse::<Uri>().ok()?;
+    let named = matches!(uri.scheme_str(), Some("http" | "https"))
+        && uri.host().is_some_and(|host| !host.is_empty())
+        && uri.authority().is_some_and(|a| !a.as_str().contains('@'));
+    named.then_some(uri)
 }
 
 /// Whether `host` (as a URL carries it: IPv6 in brackets) is a loopback address or `localhost`.

@@ -14,6 +14,7 @@ use super::{
 use crate::clients::ClientStore;
 use crate::keys::KeyRing;
 use crate::time::Clock;
+use crate::well_known::absolute_http_url;
 
 /// A [`TokenIssuer`] configuration mistake.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,14 +92,9 @@ impl TokenIssuer {
     }
 }
 
+/// No credentials, query or fragment in a URL that every token and the metadata repeat.
 fn is_absolute_http(url: &str) -> bool {
-    url.parse::<http::Uri>().is_ok_and(|uri| {
-        matches!(uri.scheme_str(), Some("http" | "https"))
-            && uri.host().is_some_and(|h| !h.is_empty())
-            // No credentials in a URL that every token and the metadata repeat.
-            && uri.authority().is_some_and(|a| !a.as_str().contains('@'))
-            && uri.query().is_none()
-    }) && !url.contains('#')
+    absolute_http_url(url).is_some_and(|uri| uri.query().is_none()) && !url.contains('#')
 }
 
 impl TokenIssuerBuilder {

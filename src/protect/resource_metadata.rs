@@ -40,7 +40,7 @@ use serde::Serialize;
 use tower_service::Service;
 
 use crate::scope::Scope;
-use crate::well_known::{get_only, is_loopback_host, json, well_known_path};
+use crate::well_known::{absolute_http_url, get_only, is_loopback_host, json, well_known_path};
 
 /// RFC 9728 §3: the well-known suffix of protected-resource metadata.
 const WELL_KNOWN_SUFFIX: &str = "oauth-protected-resource";
@@ -301,15 +301,10 @@ impl ProtectedResourceMetadataBuilder {
 /// with a host and without credentials. `Uri` admits ASCII only, so what passes is also a
 /// valid header value.
 fn parse_url(url: &str, allow_http: bool) -> Option<Uri> {
-    let uri = url.parse::<Uri>().ok()?;
-    let authority = uri.authority()?;
-    let host = uri.host().filter(|host| !host.is_empty())?;
-    let secure = match uri.scheme_str()? {
-        "https" => true,
-        "http" => allow_http || is_loopback_host(host),
-        _ => false,
-    };
-    (secure && !authority.as_str().contains('@')).then_some(uri)
+    let uri = absolute_http_url(url)?;
+    let secure =
+        uri.scheme_str() == Some("https") || allow_http || uri.host().is_some_and(is_loopback_host);
+    secure.then_some(uri)
 }
 
 /// Serves a [`ProtectedResourceMetadata`] document: GET and HEAD get 200 `application/json`
