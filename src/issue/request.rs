@@ -6,6 +6,7 @@ use std::fmt;
 use http::HeaderMap;
 use zeroize::Zeroizing;
 
+use crate::clients::AuthMethod;
 use crate::http_auth::{self, BasicError, form_decode};
 use crate::token_endpoint::OAuthError;
 
@@ -73,6 +74,16 @@ pub enum ClientAuth {
 impl ClientAuth {
     pub(crate) fn used_basic(&self) -> bool {
         matches!(self, ClientAuth::Basic { .. })
+    }
+
+    /// The authentication method presented, `None` for a request without one.
+    pub(crate) fn method(&self) -> Option<AuthMethod> {
+        match self {
+            ClientAuth::Basic { .. } => Some(AuthMethod::ClientSecretBasic),
+            ClientAuth::Post { .. } => Some(AuthMethod::ClientSecretPost),
+            ClientAuth::PrivateKeyJwt { .. } => Some(AuthMethod::PrivateKeyJwt),
+            ClientAuth::None => None,
+        }
     }
 }
 
