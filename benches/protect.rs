@@ -2,7 +2,9 @@
 //! alone with the same key and token, per algorithm: uncached (every request verifies the
 //! signature) and cached (the same token again, as a machine client sends it).
 //!
-//! Run: `cargo bench --bench protect`. Compare the two lines of each group as a ratio.
+//! Run: `cargo bench --bench protect`. Compare the two lines of each group as a ratio. With
+//! `--features metrics`, the EdDSA group also measures the cached request with the Prometheus
+//! recorder and with `metrics-util`'s `DebuggingRecorder` installed.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -92,13 +94,32 @@ fn bench_protect(c: &mut Criterion) {
                 response
             })
         });
-        group.bench_function("BearerAuth (cached)", |b| {
-            b.iter(|| {
-                let response = ready(cached.call(request())).expect("infallible");
-                assert_eq!(response.status(), 200);
-                response
-            })
-        });
+        let mut cached_request = || {
+            let response = ready(cached.call(request())).expect("infallible");
+            assert_eq!(response.status(), 200);
+            response
+        };
+        group.bench_function("BearerAuth (cached)", |b| b.iter(&mut cached_request));
+        // Feature `metrics`: the same cached request with a recorder installed (each records
+        // `tcc_bearer_requests_total{outcome="ok"}` and `tcc_verify_cache_lookups_total{outcome="hit"}`);
+        // the line above is then the feature with no recorder.
+        #[cfg(feature = "metrics")]
+        if alg == Algorithm::EdDSA {
+            let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let handle = prometheus.handle();
+            metrics::with_local_recorder(&prometheus, || {
+                group.bench_function("BearerAuth (cached, Prometheus recorder)", |b| {
+                    b.iter(&mut cached_request)
+                });
+            });
+            assert!(handle.render().contains("tcc_bearer_requests_total"));
+            let debugging = metrics_util::debugging::DebuggingRecorder::new();
+            metrics::with_local_recorder(&debugging, || {
+                group.bench_function("BearerAuth (cached, DebuggingRecorder)", |b| {
+                    b.iter(&mut cached_request)
+                });
+            });
+        }
         group.finish();
     }
 }
