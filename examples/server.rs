@@ -524,12 +524,12 @@ fn openapi_routes(issuer: &TokenIssuer) -> Router {
         .paths(paths)
         .build();
     scheme.modify(&mut doc);
-    let json = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+    // Serialized once; each answer shares the bytes.
+    let json = axum::body::Bytes::from(serde_json::to_vec_pretty(&doc).unwrap_or_default());
     Router::new().route(
         "/openapi.json",
         get(move || {
-            let json = json.clone();
-            async move { ([(header::CONTENT_TYPE, "application/json")], json) }
+            std::future::ready(([(header::CONTENT_TYPE, "application/json")], json.clone()))
         }),
     )
 }
