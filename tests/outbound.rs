@@ -1,42 +1,133 @@
-//! The outbound client over real HTTP: `CachedTokenSource` and `TokenSources` against a
-//! `MockTokenEndpoint` on 127.0.0.1 (feature `testing`), which checks the client's secret,
-//! counts and records the token requests, and can answer 500, 429 or late.
+//! The outbound client over real HTTP: `CachedTokenSource` and `TokenSources` against the
+//! crate's own token service on 127.0.0.1, behind a scripted layer that counts the token
+//! requests and can answer 500, 429 or late.
 
 mod common;
 
+use std::collections::VecDeque;
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use common::issue::decode_segment;
+use common::issue::{decode_segment, scopes};
 use common::*;
 use http::StatusCode;
 use serde_json::json;
-use tower_client_credentials::clients::ClientSecret;
-use tower_client_credentials::keys::{Algorithm, SigningKey};
+use tower_client_credentials::clients::{AuthMethod, Client, ClientSecret, MemoryClientStore};
+use tower_client_credentials::issue::{
+    ClientCredentialsTokenService, TokenIssuer, discovery_routes,
+};
+use tower_client_credentials::keys::{Algorithm, KeyRing, SigningKey};
 use tower_client_credentials::outbound::{
     CachedTokenSource, ClientConfigError, ClientCredentials, SecretMethod, TokenSource,
     TokenSourceError, TokenSources,
 };
-use tower_client_credentials::testing::{MockAnswer, MockTokenEndpoint, TestIssuer};
 use tower_client_credentials::time::ManualClock;
 use tower_client_credentials::token_endpoint::OAuthErrorCode;
 
 const CLIENT: &str = "svc";
 const JWT_CLIENT: &str = "svc-jwt";
 
+/// What the scripted layer does with the next token request.
+#[derive(Clone, Debug)]
+enum Answer {
+    /// Answer this status with a plain-text body.
+    Status(u16),
+    /// 429 `temporarily_unavailable` with `Retry-After: {0}`.
+    RateLimited(u64),
+    /// Pass it on after this delay.
+    Delay(Duration),
+}
+
+#[derive(Default)]
+struct Script {
+    requests: AtomicUsize,
+    queue: Mutex<VecDeque<Answer>>,
+    /// Answers every request, once the queue is empty.
+    always: Mutex<Option<Answer>>,
+    /// The form bodies received, in order.
+    forms: Mutex<Vec<String>>,
+    /// When each request arrived.
+    arrivals: Mutex<Vec<Instant>>,
+}
+
+impl Script {
+    fn then(&self, answers: impl IntoIterator<Item = Answer>) {
+        self.queue.lock().unwrap().extend(answers);
+    }
+
+    fn always(&self, answer: Option<Answer>) {
+        *self.always.lock().unwrap() = answer;
+    }
+
+    fn count(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    fn forms(&self) -> Vec<String> {
+        self.forms.lock().unwrap().clone()
+    }
+}
+
+async fn scripted(State(script): State<Arc<Script>>, request: Request, next: Next) -> Response {
+    script.requests.fetch_add(1, Ordering::SeqCst);
+    script.arrivals.lock().unwrap().push(Instant::now());
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.unwrap();
+    script
+        .forms
+        .lock()
+        .unwrap()
+        .push(String::from_utf8_lossy(&bytes).into_owned());
+    let answer = {
+        let next = script.queue.lock().unwrap().pop_front();
+        next.or_else(|| script.always.lock().unwrap().clone())
+    };
+    match answer {
+        Some(Answer::Status(status)) => (
+            StatusCode::from_u16(status).unwrap(),
+            "the token service is having a bad day",
+        )
+            .into_response(),
+        Some(Answer::RateLimited(seconds)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                ("retry-after", seconds.to_string()),
+                ("content-type", "application/json".to_owned()),
+            ],
+            r#"{"error":"temporarily_unavailable","error_description":"slow down"}"#,
+        )
+            .into_response(),
+        Some(Answer::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        None => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+    }
+}
+
 struct TokenServer {
-    endpoint: MockTokenEndpoint,
+    base: String,
     secret: String,
     jwt_key: SigningKey,
-    ttl: Duration,
+    script: Arc<Script>,
+    server: tokio::task::JoinHandle<()>,
 }
 
 impl TokenServer {
     fn token_endpoint(&self) -> String {
-        self.endpoint.url().to_owned()
+        format!("{}/oauth2/token", self.base)
     }
 
     /// A client for `svc` with its secret, sent as `method`.
@@ -51,26 +142,6 @@ impl TokenServer {
             .build()
             .expect("client")
     }
-
-    /// Queues `answers` for the next token requests.
-    fn then(&self, answers: impl IntoIterator<Item = MockAnswer>) {
-        for answer in answers {
-            self.endpoint.then(answer);
-        }
-    }
-
-    /// A token, as usual, `delay` after the request.
-    fn late(&self, delay: Duration) -> MockAnswer {
-        MockAnswer::issue_expiring_in(self.ttl).after(delay)
-    }
-
-    fn count(&self) -> usize {
-        self.endpoint.requests()
-    }
-}
-
-fn answer_status(code: u16) -> MockAnswer {
-    MockAnswer::status(StatusCode::from_u16(code).expect("status"))
 }
 
 /// A client that keeps no idle connection, so a stopped server is really unreachable.
@@ -82,39 +153,78 @@ fn no_pool() -> reqwest::Client {
         .expect("reqwest client")
 }
 
-/// A mock token endpoint (its `iss` is its own URL) that knows `svc` by its secret and takes
-/// `svc-jwt`'s assertions, tokens living `ttl`.
+/// The crate's issuer (its `iss` is its own URL) with two clients: `svc` (a secret, Basic or
+/// post) and `svc-jwt` (private_key_jwt), tokens living `ttl`.
 async fn token_server(ttl: Duration) -> TokenServer {
-    let endpoint = MockTokenEndpoint::start_with(TestIssuer::builder().audience(AUDIENCE))
-        .await
-        .expect("mock token endpoint");
-    endpoint.set_default(MockAnswer::issue_expiring_in(ttl));
-    let (plain, _) = ClientSecret::generate();
-    let secret = plain.expose().to_owned();
-    endpoint.require_secret(CLIENT, secret.clone());
+    let (listener, base) = listen().await;
+    let (plain, stored) = ClientSecret::generate();
+    let jwt_key = SigningKey::generate(Algorithm::EdDSA).expect("keygen");
+    let clients = MemoryClientStore::new()
+        .with_client(
+            Client::builder(CLIENT)
+                .secret(stored)
+                .auth_methods([AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost])
+                .allowed_scopes(scopes("reports:read reports:write"))
+                .audiences([AUDIENCE])
+                .build()
+                .expect("client"),
+        )
+        .with_client(
+            Client::builder(JWT_CLIENT)
+                .auth_methods([AuthMethod::PrivateKeyJwt])
+                .keys([jwt_key.verifying_key().clone()])
+                .allowed_scopes(scopes("reports:read"))
+                .audiences([AUDIENCE])
+                .build()
+                .expect("client"),
+        );
+    let ring = KeyRing::new(SigningKey::generate(Algorithm::EdDSA).expect("keygen"));
+    let issuer = TokenIssuer::builder()
+        .issuer(base.clone())
+        .keys(ring)
+        .clients(clients)
+        .default_ttl(ttl)
+        .max_ttl(ttl)
+        .scopes_supported(["reports:read", "reports:write"])
+        .build()
+        .expect("issuer");
+    let script = Arc::new(Script::default());
+    let app = Router::new()
+        .route_service(
+            "/oauth2/token",
+            ClientCredentialsTokenService::new(issuer.clone()),
+        )
+        .route_layer(from_fn_with_state(script.clone(), scripted))
+        .merge(discovery_routes(&issuer));
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serve");
+    });
     TokenServer {
-        endpoint,
-        secret,
-        jwt_key: SigningKey::generate(Algorithm::EdDSA).expect("keygen"),
-        ttl,
+        base,
+        secret: plain.expose().to_owned(),
+        jwt_key,
+        script,
+        server,
     }
 }
 
-/// Waits (up to 5 s) until `server` has seen `n` requests.
-async fn until_count(server: &TokenServer, n: usize) {
+/// Waits (up to 5 s) until `script` has seen `n` requests.
+async fn until_count(script: &Script, n: usize) {
     for _ in 0..500 {
-        if server.count() >= n {
+        if script.count() >= n {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("expected {n} token requests, saw {}", server.count());
+    panic!("expected {n} token requests, saw {}", script.count());
 }
 
 #[tokio::test]
 async fn a_hundred_concurrent_callers_on_a_cold_cache_cause_one_token_request() {
     let server = token_server(Duration::from_secs(300)).await;
-    server.then([server.late(Duration::from_millis(300))]);
+    server
+        .script
+        .then([Answer::Delay(Duration::from_millis(300))]);
     let source = CachedTokenSource::new(server.client(SecretMethod::Basic));
     let callers: Vec<_> = (0..100)
         .map(|_| {
@@ -126,7 +236,7 @@ async fn a_hundred_concurrent_callers_on_a_cold_cache_cause_one_token_request() 
     for caller in callers {
         tokens.push(caller.await.unwrap().expect("token"));
     }
-    assert_eq!(server.count(), 1);
+    assert_eq!(server.script.count(), 1);
     assert!(tokens.iter().all(|t| t.secret() == tokens[0].secret()));
     let claims = decode_segment(tokens[0].secret(), 1);
     assert_eq!(claims["client_id"], CLIENT);
@@ -135,7 +245,7 @@ async fn a_hundred_concurrent_callers_on_a_cold_cache_cause_one_token_request() 
     // Cached from now on.
     let again = source.token().await.expect("token");
     assert_eq!(again.secret(), tokens[0].secret());
-    assert_eq!(server.count(), 1);
+    assert_eq!(server.script.count(), 1);
 }
 
 #[tokio::test]
@@ -153,12 +263,12 @@ async fn tokens_are_refreshed_early_and_an_expired_token_is_never_served() {
     assert_eq!(first.refresh_at(), 1_900_000_050);
     time.advance(Duration::from_secs(49));
     assert_eq!(source.token().await.unwrap().secret(), first.secret());
-    assert_eq!(server.count(), 1);
+    assert_eq!(server.script.count(), 1);
 
     // Due: the held token is still handed out at once while one background fetch runs.
     time.advance(Duration::from_secs(1));
     assert_eq!(source.token().await.unwrap().secret(), first.secret());
-    until_count(&server, 2).await;
+    until_count(&server.script, 2).await;
     let mut second = source.token().await.unwrap();
     for _ in 0..100 {
         if second.secret() != first.secret() {
@@ -169,13 +279,13 @@ async fn tokens_are_refreshed_early_and_an_expired_token_is_never_served() {
     }
     assert_ne!(second.secret(), first.secret());
     assert_eq!(second.expires_at(), 1_900_000_150);
-    assert_eq!(server.count(), 2);
+    assert_eq!(server.script.count(), 2);
 
     // The endpoint fails from now on. In the refresh window the held token is still served.
-    server.endpoint.set_default(answer_status(500));
+    server.script.always(Some(Answer::Status(500)));
     time.advance(Duration::from_secs(60)); // 1_900_000_110: due at 100, expires at 150
     assert_eq!(source.token().await.unwrap().secret(), second.secret());
-    until_count(&server, 3).await;
+    until_count(&server.script, 3).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(source.token().await.unwrap().secret(), second.secret());
 
@@ -197,18 +307,20 @@ async fn tokens_are_refreshed_early_and_an_expired_token_is_never_served() {
 async fn transient_failures_are_retried_and_refusals_are_not() {
     let server = token_server(Duration::from_secs(300)).await;
     // 500 twice, then the token.
-    server.then([answer_status(500), answer_status(500)]);
+    server
+        .script
+        .then([Answer::Status(500), Answer::Status(500)]);
     let source = CachedTokenSource::builder(server.client(SecretMethod::Basic))
         .backoff(Duration::from_millis(20), Duration::from_millis(40))
         .build();
     source.token().await.expect("token after two 500s");
-    assert_eq!(server.count(), 3);
+    assert_eq!(server.script.count(), 3);
 
     // 429 with Retry-After: 1 is honoured.
     let source = CachedTokenSource::builder(server.client(SecretMethod::Basic))
         .backoff(Duration::from_millis(20), Duration::from_millis(40))
         .build();
-    server.then([MockAnswer::rate_limited(Duration::from_secs(1))]);
+    server.script.then([Answer::RateLimited(1)]);
     let started = Instant::now();
     source.token().await.expect("token after a 429");
     assert!(
@@ -216,16 +328,16 @@ async fn transient_failures_are_retried_and_refusals_are_not() {
         "{:?}",
         started.elapsed()
     );
-    let arrivals = server.endpoint.received();
-    let gap = arrivals[4].received_at() - arrivals[3].received_at();
+    let arrivals = server.script.arrivals.lock().unwrap().clone();
+    let gap = arrivals[4] - arrivals[3];
     assert!(gap >= Duration::from_secs(1), "retried after {gap:?}");
-    assert_eq!(server.count(), 5);
+    assert_eq!(server.script.count(), 5);
 
     // A Retry-After beyond the deadline is not waited for.
     let source = CachedTokenSource::builder(server.client(SecretMethod::Basic))
         .retry_deadline(Duration::from_secs(2))
         .build();
-    server.then([MockAnswer::rate_limited(Duration::from_secs(30))]);
+    server.script.then([Answer::RateLimited(30)]);
     let error = source.token().await.unwrap_err();
     assert_eq!(
         error,
@@ -233,7 +345,7 @@ async fn transient_failures_are_retried_and_refusals_are_not() {
             retry_after: Some(Duration::from_secs(30))
         }
     );
-    assert_eq!(server.count(), 6);
+    assert_eq!(server.script.count(), 6);
 
     // invalid_client: no retry, a typed error.
     let wrong = ClientCredentials::builder()
@@ -256,10 +368,9 @@ async fn transient_failures_are_retried_and_refusals_are_not() {
     );
     assert!(!error.is_transient());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(server.count(), 7);
+    assert_eq!(server.script.count(), 7);
 
     // invalid_scope: no retry either.
-    server.then([MockAnswer::invalid_scope()]);
     let greedy = server
         .client(SecretMethod::Basic)
         .with_scope("admin")
@@ -269,11 +380,11 @@ async fn transient_failures_are_retried_and_refusals_are_not() {
         error.oauth_error().map(|e| e.code()),
         Some(&OAuthErrorCode::InvalidScope)
     );
-    assert_eq!(server.count(), 8);
+    assert_eq!(server.script.count(), 8);
 
     // A failure is not cached: the next call asks again, and gets the token. (The first
     // backoff, 2.5–5 s, is past the 2 s deadline: one request, then the error.)
-    server.then([answer_status(503)]);
+    server.script.then([Answer::Status(503)]);
     let source = CachedTokenSource::builder(server.client(SecretMethod::Basic))
         .retry_deadline(Duration::from_secs(2))
         .backoff(Duration::from_secs(5), Duration::from_secs(5))
@@ -283,7 +394,7 @@ async fn transient_failures_are_retried_and_refusals_are_not() {
         TokenSourceError::Status(503)
     );
     source.token().await.expect("the next call fetches again");
-    assert_eq!(server.count(), 10);
+    assert_eq!(server.script.count(), 10);
 }
 
 #[tokio::test]
@@ -295,7 +406,8 @@ async fn a_valid_cached_token_is_served_while_the_endpoint_is_down() {
         .retry_deadline(Duration::from_millis(300))
         .build();
     let held = source.token().await.expect("token");
-    drop(server.endpoint);
+    server.server.abort();
+    let _ = (&mut { server.server }).await;
     // Due for refresh, still valid: the refresh fails, the held token is served.
     time.advance(Duration::from_secs(70));
     for _ in 0..5 {
@@ -314,9 +426,9 @@ async fn a_valid_cached_token_is_served_while_the_endpoint_is_down() {
 #[tokio::test]
 async fn two_scope_sets_get_two_tokens_that_never_swap() {
     let server = token_server(Duration::from_secs(300)).await;
-    server.then([
-        server.late(Duration::from_millis(200)),
-        server.late(Duration::from_millis(100)),
+    server.script.then([
+        Answer::Delay(Duration::from_millis(200)),
+        Answer::Delay(Duration::from_millis(100)),
     ]);
     let sources = TokenSources::new();
     let base = server.client(SecretMethod::Basic);
@@ -341,7 +453,7 @@ async fn two_scope_sets_get_two_tokens_that_never_swap() {
         let claims = decode_segment(token.secret(), 1);
         assert_eq!(claims["scope"], asked.as_str());
     }
-    assert_eq!(server.count(), 2);
+    assert_eq!(server.script.count(), 2);
     assert_eq!(sources.len(), 2);
     // The same set in another order is the same source.
     let reordered = base.with_scope("reports:read reports:write").unwrap();
@@ -350,7 +462,7 @@ async fn two_scope_sets_get_two_tokens_that_never_swap() {
         decode_segment(token.secret(), 1)["scope"],
         "reports:read reports:write"
     );
-    assert_eq!((server.count(), sources.len()), (2, 2));
+    assert_eq!((server.script.count(), sources.len()), (2, 2));
 }
 
 #[tokio::test]
@@ -363,7 +475,7 @@ async fn private_key_jwt_sends_a_new_assertion_for_every_request_and_retry() {
         .scope("reports:read")
         .build()
         .unwrap();
-    server.then([answer_status(502)]);
+    server.script.then([Answer::Status(502)]);
     let source = CachedTokenSource::builder(client)
         .backoff(Duration::from_millis(20), Duration::from_millis(40))
         .build();
@@ -374,17 +486,17 @@ async fn private_key_jwt_sends_a_new_assertion_for_every_request_and_retry() {
     assert_ne!(first.secret(), renewed.secret());
     source.invalidate();
     source.token().await.expect("fetched again");
-    let forms = server.endpoint.received();
+    let forms = server.script.forms();
     assert_eq!(forms.len(), 4);
     let mut jtis = Vec::new();
     for form in &forms {
         let assertion = form
-            .client_assertion()
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("client_assertion="))
             .expect("an assertion in every request");
-        assert_eq!(
-            form.param("client_assertion_type"),
-            Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
-        );
+        assert!(form.contains(
+            "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+        ));
         let claims = decode_segment(assertion, 1);
         assert_eq!(claims["iss"], JWT_CLIENT);
         assert_eq!(claims["sub"], JWT_CLIENT);
@@ -405,7 +517,9 @@ async fn renewal_after_a_401_fetches_once_for_all_callers() {
     let server = token_server(Duration::from_secs(300)).await;
     let source = CachedTokenSource::new(server.client(SecretMethod::Basic));
     let refused = source.token().await.unwrap();
-    server.then([server.late(Duration::from_millis(200))]);
+    server
+        .script
+        .then([Answer::Delay(Duration::from_millis(200))]);
     let renewals: Vec<_> = (0..20)
         .map(|_| {
             let (source, refused) = (source.clone(), refused.clone());
@@ -418,18 +532,18 @@ async fn renewal_after_a_401_fetches_once_for_all_callers() {
     }
     assert!(tokens.iter().all(|t| t.secret() == tokens[0].secret()));
     assert_ne!(tokens[0].secret(), refused.secret());
-    assert_eq!(server.count(), 2);
+    assert_eq!(server.script.count(), 2);
     // A late caller with the old token gets the renewed one without a new request.
     let late = source.renew(&refused).await.unwrap();
     assert_eq!(late.secret(), tokens[0].secret());
-    assert_eq!(server.count(), 2);
+    assert_eq!(server.script.count(), 2);
 }
 
 #[tokio::test]
 async fn the_token_endpoint_is_discovered_from_the_issuer_metadata() {
     let server = token_server(Duration::from_secs(300)).await;
     let client = ClientCredentials::builder()
-        .issuer(server.endpoint.issuer_url())
+        .issuer(server.base.clone())
         .client_id(CLIENT)
         .client_secret(server.secret.clone())
         .build()
@@ -437,9 +551,9 @@ async fn the_token_endpoint_is_discovered_from_the_issuer_metadata() {
     let token = CachedTokenSource::new(client).token().await.expect("token");
     assert_eq!(
         decode_segment(token.secret(), 1)["iss"],
-        server.endpoint.issuer_url()
+        server.base.as_str()
     );
-    assert_eq!(server.count(), 1);
+    assert_eq!(server.script.count(), 1);
 
     // Metadata that names another issuer is refused.
     let impostor = Router::new().route(
@@ -626,7 +740,7 @@ async fn secrets_and_tokens_never_reach_logs_or_debug_output() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let server = token_server(Duration::from_secs(300)).await;
-    server.then([answer_status(500)]);
+    server.script.then([Answer::Status(500)]);
     let basic = CachedTokenSource::builder(server.client(SecretMethod::Basic))
         .backoff(Duration::from_millis(10), Duration::from_millis(20))
         .build();
@@ -659,10 +773,7 @@ async fn secrets_and_tokens_never_reach_logs_or_debug_output() {
     );
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("retrying"), "the retry was logged: {logs}");
-    let assertion = server.endpoint.received()[3]
-        .client_assertion()
-        .expect("the assertion")
-        .to_owned();
+    let assertion = server.script.forms()[3].clone();
     for secret in [
         server.secret.as_str(),
         "wrong-secret-value",
