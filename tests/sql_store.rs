@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,7 +56,10 @@ impl PgSchema {
     /// set but the database cannot be reached.
     async fn new(test: &str) -> Option<Self> {
         let Ok(base) = std::env::var("TEST_POSTGRES_URL") else {
-            eprintln!(
+            // Straight to stderr, past the test harness's capture: the line shows in a plain
+            // `cargo test` run, where the test itself reports `ok`.
+            let _ = writeln!(
+                std::io::stderr(),
                 "{test}: skipped: TEST_POSTGRES_URL is not set \
                  (e.g. postgres://postgres@127.0.0.1:5432/test)"
             );
